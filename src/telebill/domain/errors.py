@@ -62,3 +62,7 @@ class InvalidRows(TelebillError, ValueError):
         shown = "\n".join(f"  line {line}: {reason}" for line, reason in errors[:50])
         more = f"\n  ... and {len(errors) - 50} more" if len(errors) > 50 else ""
         super().__init__(f"{source}: {len(errors)} bad row(s), nothing imported\n{shown}{more}")
+
+
+class InvalidInput(TelebillError, ValueError):
+    """A request field that cannot be understood (a malformed date, an unknown option value)."""

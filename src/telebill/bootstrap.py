@@ -1,0 +1,37 @@
+"""Wiring: builds the adapters and services for one process. Nothing is built at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from telebill.adapters.clock import SystemClock
+from telebill.adapters.sql.engine import make_engine
+from telebill.adapters.sql.migrate import upgrade
+from telebill.adapters.sql.uow import SqlUnitOfWorkFactory
+from telebill.config import Settings
+from telebill.service.catalog import CatalogService
+from telebill.service.ports import Clock
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    catalog: CatalogService
+
+    def migrate(self) -> None:
+        upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> Container:
+    settings = settings or Settings()
+    engine = make_engine(settings.resolved_database_url)
+    clock = clock or SystemClock()
+    uow = SqlUnitOfWorkFactory(engine)
+    return Container(settings, engine, clock, CatalogService(uow, clock))

@@ -1,0 +1,33 @@
+"""Root of the CLI: global error mapping and the command families."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from telebill.domain.errors import TelebillError
+from telebill.entrypoints.cli import catalog_commands, db_commands, pricing_commands, server_commands
+
+app = typer.Typer(
+    name="telebill",
+    help="Telecom pricing, rating and billing.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(catalog_commands.decks_app, name="decks")
+app.add_typer(catalog_commands.plans_app, name="plans")
+app.command("demo")(catalog_commands.demo)
+app.command("price")(pricing_commands.price)
+app.command("rate")(pricing_commands.rate)
+app.command("serve")(server_commands.serve)
+
+
+def main() -> None:
+    try:
+        app()
+    except TelebillError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(2)
