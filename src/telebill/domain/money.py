@@ -115,7 +115,7 @@ class Rounding:
             raise InvalidMoney(f"rounding {text!r}: method must be one of {choices}") from None
         if not decimals_text:
             return cls(method)
-        if not decimals_text.isdigit():
+        if not (decimals_text.isascii() and decimals_text.isdigit()):
             raise InvalidMoney(f"rounding {text!r}: decimals must be a whole number")
         return cls(method, int(decimals_text))
 

@@ -49,7 +49,7 @@ class DeckContent:
     resources: tuple[ResourcePrice, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class DeckVersion:
     """One effective-dated content of a deck. The voice index is built on first use."""
 

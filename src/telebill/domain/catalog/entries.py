@@ -24,7 +24,7 @@ ROW: Final = "ROW"
 def check_prefix(prefix: str, field: str = "prefix") -> str:
     """A dialling prefix: 1..15 digits, not starting with 0 (E.164 country codes never do)."""
     text = prefix.strip().lstrip("+")
-    if not text.isdigit() or not 1 <= len(text) <= MAX_PREFIX_DIGITS or text[0] == "0":
+    if not (text.isascii() and text.isdigit()) or not 1 <= len(text) <= MAX_PREFIX_DIGITS or text[0] == "0":
         raise InvalidRate(f"{field} {prefix!r} must be 1 to 15 digits not starting with 0")
     return text
 
@@ -68,9 +68,13 @@ class Increments:
         if not raw:
             return cls()
         first, sep, second = raw.partition("/")
-        if not first.isdigit() or (sep and not second.isdigit()):
+        if not _ascii_digits(first) or (sep and not _ascii_digits(second)):
             raise InvalidRate(f"increments {text!r} must look like 60/60 or 1/1")
         return cls(int(first), int(second) if sep else int(first))
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def _check_price(value: Decimal, field: str) -> None:

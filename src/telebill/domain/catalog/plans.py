@@ -179,7 +179,7 @@ def quote(
         entry = version.voice.entry(row)
         override = plan.override_for(destination.digits)
         price = entry.tariff.current_price
-        if override is not None and not entry.tariff.free:
+        if override is not None and not (entry.tariff.free or entry.tariff.blocked):
             price = override.apply(price)
         return Quote(destination, origin, entry, version, tier, price, override)
     where = f"plan {plan.name} (tried {', '.join(tried) or 'no applicable tier'})"

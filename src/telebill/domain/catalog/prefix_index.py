@@ -6,10 +6,13 @@ The numbers a prefix covers are then exactly the keys in the half-open interval
 `[pad15(p) * 16 + L, (pad15(p) + 10**(15-L)) * 16)`: the `+ L` excludes numbers shorter
 than the prefix that happen to pad to the same value (`1415` vs prefix `14150`). Prefix
 intervals nest like the prefix tree, so they flatten into disjoint segments, each owned by
-the longest prefix covering it. A lookup is then one binary search (`bisect` for one number,
-`numpy.searchsorted` for an array), and both paths read the same arrays, so they cannot
-disagree. For arrays, a table indexed by the first six digits answers most numbers without a
-search; only numbers in six-digit blocks split between several prefixes are searched.
+the longest prefix covering it. A lookup of one number is one binary search (`bisect`).
+
+Arrays of numbers go through a radix table derived from the same segments: a root table
+indexed by the first six digits, then ten-way child tables, one digit at a time, only
+under cells that several segments share. A cell is read as if the number had 15 digits;
+the rare number shorter than the prefix found that way is re-answered by binary search.
+Property tests check that both paths agree on every input.
 """
 
 from __future__ import annotations
@@ -23,10 +26,9 @@ import numpy.typing as npt
 
 PAD: Final = 15
 _POW10: Final = np.array([10**i for i in range(PAD + 1)], dtype=np.int64)
-_LUT_DIGITS: Final = 6
-_LUT_BUCKET: Final = 10 ** (PAD - _LUT_DIGITS) * 16
-_LUT_MIN_NODES: Final = 4096
-SPLIT: Final = -2  # LUT cell whose block is shared by several segments
+_ROOT_DIGITS: Final = 6
+_ROOT_WIDTH: Final = 10 ** (PAD - _ROOT_DIGITS)
+_RADIX_MIN_NODES: Final = 256
 
 Int64Array = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
@@ -64,13 +66,26 @@ class PrefixTree:
     longest other prefix of the set that is a prefix of node `i` (or -1).
     """
 
-    __slots__ = ("_bounds_a", "_values_a", "bounds", "keys", "lengths", "lut", "parent", "values")
+    __slots__ = (
+        "_bounds_a",
+        "_len8",
+        "_values_a",
+        "bounds",
+        "cells",
+        "keys",
+        "lengths",
+        "parent",
+        "root",
+        "values",
+    )
 
-    def __init__(self, prefix_keys: Int64Array) -> None:
+    def __init__(self, prefix_keys: Int64Array, radix: bool | None = None) -> None:
+        """`radix` forces the array lookup table on or off (default: on for larger sets)."""
         keys = np.unique(np.asarray(prefix_keys, dtype=np.int64))
         self.keys: Int64Array = keys
         lengths = keys & 15
         self.lengths: Int64Array = lengths
+        self._len8 = lengths.astype(np.int8)
         pads = keys >> 4
         self.parent: Int32Array = self._parents(keys, pads, lengths)
         ends = (pads + _POW10[PAD - lengths]) * 16
@@ -82,7 +97,10 @@ class PrefixTree:
         self.values: Int32Array = values[first].astype(np.int32)
         self._bounds_a = array("q", self.bounds.tobytes())
         self._values_a = array("i", self.values.tobytes())
-        self.lut: Int32Array | None = self._lut() if keys.size >= _LUT_MIN_NODES else None
+        self.root: Int32Array | None = None
+        self.cells: Int32Array = np.empty(0, dtype=np.int32)
+        if radix or (radix is None and keys.size >= _RADIX_MIN_NODES):
+            self._build_radix()
 
     @property
     def size(self) -> int:
@@ -117,11 +135,35 @@ class PrefixTree:
             owner = np.where(exhausted, self.parent[safe], owner)
         return owner
 
-    def _lut(self) -> Int32Array:
-        buckets = np.arange(10**_LUT_DIGITS, dtype=np.int64) * _LUT_BUCKET
-        lo = np.searchsorted(self.bounds, buckets, side="right") - 1
-        hi = np.searchsorted(self.bounds, buckets + (_LUT_BUCKET - 1), side="right") - 1
-        return np.where(lo == hi, self.values[lo], np.int32(SPLIT)).astype(np.int32)
+    def _cell_values(self, lo_pads: Int64Array, width: int) -> Int32Array:
+        """Node owning every 15-digit number of each cell, or a negative marker if shared."""
+        lo = np.searchsorted(self.bounds, lo_pads * 16 + 15, side="right") - 1
+        hi = np.searchsorted(self.bounds, (lo_pads + (width - 1)) * 16 + 15, side="right") - 1
+        return np.where(lo == hi, self.values[lo], np.int32(-2)).astype(np.int32)
+
+    def _build_radix(self) -> None:
+        """Root table of 10**6 cells; a shared cell holds `-2 - t`, pointing at child table `t`.
+
+        Child table `t` is `cells[10 * t : 10 * t + 10]`, one cell per next digit; tables are
+        numbered level by level, so concatenating the levels in order lays them out.
+        """
+        width = _ROOT_WIDTH
+        root = self._cell_values(np.arange(10**_ROOT_DIGITS, dtype=np.int64) * width, width)
+        levels: list[Int32Array] = []
+        owner, split = root, np.flatnonzero(root == -2)
+        split_lo = split.astype(np.int64) * width
+        tables = 0
+        while split.size:
+            width //= 10
+            owner[split] = -2 - (tables + np.arange(split.size, dtype=np.int32))
+            tables += split.size
+            child_lo = (split_lo[:, None] + np.arange(10, dtype=np.int64) * width).ravel()
+            level = self._cell_values(child_lo, width)
+            levels.append(level)
+            owner, split = level, np.flatnonzero(level == -2)
+            split_lo = child_lo[split]
+        self.root = root
+        self.cells = np.concatenate(levels) if levels else np.empty(0, dtype=np.int32)
 
     def lookup(self, key: int) -> int:
         """Node of the longest prefix of the number with `key`, or -1."""
@@ -130,15 +172,31 @@ class PrefixTree:
     def lookup_many(self, keys: Int64Array) -> Int32Array:
         """Vectorised `lookup`; keys of -1 (invalid numbers) give -1."""
         keys = np.asarray(keys, dtype=np.int64)
-        if self.lut is not None:
-            out = self.lut[np.maximum(keys, 0) // _LUT_BUCKET]
-            split = out == SPLIT
-            if split.any():
-                sub = keys[split]
-                out[split] = self.values[np.searchsorted(self.bounds, sub, side="right") - 1]
-        else:
+        if self.root is None:
             out = self.values[np.searchsorted(self.bounds, keys, side="right") - 1]
-        return np.where(keys < 0, np.int32(-1), out).astype(np.int32, copy=False)
+            return np.where(keys < 0, np.int32(-1), out).astype(np.int32, copy=False)
+        valid = keys >= 0
+        pads = np.where(valid, keys >> 4, 0)
+        out = self.root[pads // _ROOT_WIDTH]
+        pending = np.flatnonzero(out <= -2)
+        # Digits below the root fit in int32 (< 10**9), which halves the work per level.
+        rest = (pads[pending] % _ROOT_WIDTH).astype(np.int32)
+        node = out[pending]
+        width = _ROOT_WIDTH
+        while pending.size:
+            width //= 10
+            found = self.cells[(-2 - node) * 10 + (rest // width) % 10]
+            done = found > -2
+            out[pending[done]] = found[done]
+            more = ~done
+            pending, rest, node = pending[more], rest[more], found[more]
+        # A number shorter than the prefix found for its 15-digit padding: search exactly.
+        short = np.flatnonzero((out >= 0) & (self._len8[np.maximum(out, 0)] > (keys & 15)))
+        if short.size:
+            out[short] = self.values[np.searchsorted(self.bounds, keys[short], side="right") - 1]
+        out[~valid] = -1
+        result: Int32Array = out
+        return result
 
     def prefix(self, node: int) -> str:
         return digits_of(int(self.keys[node]))
@@ -147,4 +205,4 @@ class PrefixTree:
         arrays = (self.keys, self.lengths, self.parent, self.bounds, self.values)
         total = sum(a.nbytes for a in arrays) + self._bounds_a.itemsize * len(self._bounds_a)
         total += self._values_a.itemsize * len(self._values_a)
-        return total + (self.lut.nbytes if self.lut is not None else 0)
+        return total + self.cells.nbytes + (self.root.nbytes if self.root is not None else 0)

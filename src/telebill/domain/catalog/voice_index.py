@@ -44,9 +44,9 @@ class VoiceIndex:
 
     __slots__ = ("_default_a", "_parent_a", "default", "origins", "table", "tree")
 
-    def __init__(self, table: VoiceRateTable) -> None:
+    def __init__(self, table: VoiceRateTable, radix: bool | None = None) -> None:
         self.table = table
-        self.tree = PrefixTree(table.dest_key)
+        self.tree = PrefixTree(table.dest_key, radix)
         node_of_row = np.searchsorted(self.tree.keys, table.dest_key).astype(np.int32)
         default = np.full(self.tree.size, -1, dtype=np.int32)
         rows = np.arange(len(table), dtype=np.int32)

@@ -45,9 +45,13 @@ def origin_text(code: int) -> str:
     return digits_of(code)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class VoiceRateTable:
-    """Columns of voice entries; row `i` materialises as `entry(i)`."""
+    """Columns of voice entries; row `i` materialises as `entry(i)`.
+
+    Two tables are equal when they hold the same entries, whatever their row order, with
+    prices compared by their published text (`0.10` is not `0.1` in a price list).
+    """
 
     dest_key: Int64Array
     origin: Int64Array
@@ -58,6 +62,27 @@ class VoiceRateTable:
 
     def __len__(self) -> int:
         return int(self.dest_key.size)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, VoiceRateTable):
+            return NotImplemented
+        return len(self) == len(other) and self._canonical() == other._canonical()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def _canonical(self) -> list[tuple[int, int, Destination, tuple[object, ...]]]:
+        tariffs = [tariff_identity(t) for t in self.tariffs]
+        rows = zip(
+            self.dest_key.tolist(),
+            self.origin.tolist(),
+            self.destination_id.tolist(),
+            self.tariff_id.tolist(),
+            strict=True,
+        )
+        return sorted(
+            ((k, o, self.destinations[d], tariffs[t]) for k, o, d, t in rows),
+            key=lambda r: (r[0], r[1]),
+        )
 
     def entry(self, i: int) -> VoiceRate:
         return VoiceRate(
@@ -88,6 +113,23 @@ class VoiceRateTable:
         return builder.build()
 
 
+def tariff_identity(tariff: Tariff) -> tuple[object, ...]:
+    """What makes two tariffs the same entry of a price list, published precision included.
+
+    `Decimal("0.10") == Decimal("0.1")`, so interning by the Tariff itself would silently
+    republish one price with the other's precision.
+    """
+    return (
+        str(tariff.base_price),
+        str(tariff.current_price),
+        tariff.increments,
+        str(tariff.connection_fee),
+        tariff.free,
+        tariff.blocked,
+        tariff.rounding,
+    )
+
+
 @dataclass
 class VoiceRateTableBuilder:
     """Accumulates rows, interning tariffs and destinations; `build` checks uniqueness."""
@@ -97,14 +139,20 @@ class VoiceRateTableBuilder:
     _dest_id: array[int] = field(default_factory=lambda: array("i"))
     _tariff_id: array[int] = field(default_factory=lambda: array("i"))
     _destinations: dict[Destination, int] = field(default_factory=dict)
-    _tariffs: dict[Tariff, int] = field(default_factory=dict)
+    _tariffs: dict[tuple[object, ...], int] = field(default_factory=dict)
+    _tariff_list: list[Tariff] = field(default_factory=list)
 
     def add(self, prefix: str, origin: str, destination: Destination, tariff: Tariff) -> int:
         """Add a row; returns its index. Prefix and origin are validated here."""
         self._dest.append(key_of(check_prefix(prefix)))
         self._origin.append(origin_code(check_origin(origin)))
         self._dest_id.append(self._destinations.setdefault(destination, len(self._destinations)))
-        self._tariff_id.append(self._tariffs.setdefault(tariff, len(self._tariffs)))
+        identity = tariff_identity(tariff)
+        tariff_id = self._tariffs.get(identity)
+        if tariff_id is None:
+            tariff_id = self._tariffs[identity] = len(self._tariff_list)
+            self._tariff_list.append(tariff)
+        self._tariff_id.append(tariff_id)
         return len(self._dest) - 1
 
     def duplicates(self) -> list[tuple[int, int]]:
@@ -139,5 +187,5 @@ class VoiceRateTableBuilder:
             destination_id=np.array(self._dest_id, dtype=np.int32),
             tariff_id=np.array(self._tariff_id, dtype=np.int32),
             destinations=tuple(self._destinations),
-            tariffs=tuple(self._tariffs),
+            tariffs=tuple(self._tariff_list),
         )
