@@ -79,7 +79,7 @@ def test_unmatched_origin_falls_back_to_the_next_shorter_destination_prefix() ->
 
 
 def test_a_destination_no_prefix_covers_has_no_price() -> None:
-    table, index = index_of([rate("44")])
+    _, index = index_of([rate("44")])
     assert index.lookup("33612345678") == -1
     assert list(index.lookup_many(keys_of_strings(["33612345678"]))) == [-1]
 
@@ -141,7 +141,7 @@ def test_bulk_lookup_on_a_large_deck_matches_scalar_including_the_block_table(se
     }
     rates = [rate(p) for p in sorted(pool)]
     rates += [rate(p, "44") for p in sorted(pool)[:50]]
-    table, index = index_of(rates)
+    _, index = index_of(rates)
     assert index.tree.root is not None
     nums = [int(rnd.choice(sorted(pool)) + str(rnd.randint(0, 99999))) for _ in range(500)]
     nums += [rnd.randint(1, 10**14) for _ in range(500)]
@@ -150,3 +150,25 @@ def test_bulk_lookup_on_a_large_deck_matches_scalar_including_the_block_table(se
     okeys = np.array([key_of(o) if o else -1 for o in origins], dtype=np.int64)
     bulk = list(index.lookup_many(keys, okeys))
     assert bulk == [index.lookup(str(n), o) for n, o in zip(nums, origins, strict=True)]
+
+
+def test_the_readme_worked_example_of_the_origin_rule_holds() -> None:
+    def priced(prefix: str, origin: str, price: str) -> VoiceRate:
+        return VoiceRate(prefix, origin, Destination(prefix), Tariff(Decimal(price), Decimal(price)))
+
+    rates = [
+        priced("44", ALL, "0.0100"),
+        priced("447", "1", "0.0210"),
+        priced("447", ROW, "0.0450"),
+        priced("3361", "33", "0.0050"),
+        priced("33", ALL, "0.0300"),
+    ]
+    table, index = index_of(rates)
+
+    def current(dest: str, origin: str) -> str:
+        return str(table.entry(index.lookup(dest, origin)).tariff.current_price)
+
+    assert current("447400123456", "14155550100") == "0.0210"
+    assert current("447400123456", "33612345678") == "0.0450"
+    assert current("33612345678", "4930123456") == "0.0300"
+    assert current("33612345678", "33145678901") == "0.0050"
