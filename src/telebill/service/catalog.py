@@ -7,14 +7,12 @@ service; only the choice of version for an instant `at` goes back to the databas
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from telebill.domain.catalog.deck import Deck, DeckContent, DeckVersion
-from telebill.domain.catalog.entries import VoiceRate
+from telebill.domain.catalog.deck import DeckContent, DeckVersion
 from telebill.domain.catalog.plans import ConditionKind, PricePlan, Quote, Tier, quote
-from telebill.domain.catalog.prefix_index import key_of
 from telebill.domain.errors import Conflict, InvalidRate, NoPrice, NotFound, TelebillError
 from telebill.domain.money import Currency
 from telebill.domain.numbering import PhoneNumber, parse_number
@@ -87,20 +85,6 @@ class CatalogService:
         with self._uow() as uow:
             return [DeckInfo(n, c, tuple(v)) for n, c, v in uow.catalog.list_decks()]
 
-    def deck(self, name: str) -> Deck:
-        """Every version of deck `name` (loaded on demand, cached)."""
-        with self._uow() as uow:
-            code = uow.catalog.deck_currency(name)
-            if code is None:
-                raise NotFound(f"deck {name!r} does not exist")
-            ids = uow.catalog.version_ids(name)
-            versions = []
-            for version_id, _ in ids:
-                if version_id not in self._versions:
-                    self._versions[version_id] = uow.catalog.load_version(version_id)
-                versions.append(self._versions[version_id])
-        return Deck(name, code, tuple(versions))
-
     def deck_version(self, name: str, at: datetime | None = None) -> DeckVersion:
         """The version of deck `name` in force at `at` (default: now)."""
         at = at or self._clock.now()
@@ -168,7 +152,9 @@ class CatalogService:
         lines = []
         for text in numbers:
             try:
-                destination = parse_number(text, default_country or _country_of(origin_number))
+                destination = parse_number(
+                    text, default_country or (origin_number.country if origin_number else None)
+                )
                 lines.append(
                     PriceLine(text, quote(plan, decks, destination, origin_number), None, origin_number)
                 )
@@ -191,12 +177,3 @@ class CatalogService:
         q = quote(plan, self.resolve(plan, at), dest_number, origin_number)
         usage = CallUsage(origin_number.e164, dest_number.e164, at, seconds, answered)
         return rate_call(usage, q)
-
-    def rates_for_prefix(self, version: DeckVersion, destination: str) -> Sequence[VoiceRate]:
-        """Every origin variant of the destination prefix that prices `destination`."""
-        node = version.index.tree.lookup(key_of(destination))
-        return [version.voice.entry(r) for r in version.index.rows_for_prefix_node(node)] if node >= 0 else []
-
-
-def _country_of(number: PhoneNumber | None) -> str | None:
-    return number.country if number else None

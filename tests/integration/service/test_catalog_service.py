@@ -11,9 +11,9 @@ from telebill.domain.catalog.entries import (
     ALL,
     ROW,
     Destination,
-    Increments,
     InboundPrice,
     InboundType,
+    Increments,
     NumberPrice,
     ResourcePrice,
     SmsPrice,
@@ -86,8 +86,10 @@ def test_versions_are_chosen_by_effective_date(container: Container) -> None:
     plan = container.catalog.plan_for_deck("intl")
     before = container.catalog.price(["+442079460018"], plan, at=feb - timedelta(microseconds=1))[0]
     after = container.catalog.price(["+442079460018"], plan, at=feb)[0]
-    assert before.quote is not None and before.quote.current_price == Decimal("0.10")
-    assert after.quote is not None and after.quote.current_price == Decimal("0.08")
+    assert before.quote is not None
+    assert before.quote.current_price == Decimal("0.10")
+    assert after.quote is not None
+    assert after.quote.current_price == Decimal("0.08")
     with pytest.raises(NoPrice):
         container.catalog.deck_version("intl", jan - timedelta(days=1))
 
@@ -167,3 +169,13 @@ def test_inbound_toll_free_costs_more_from_a_mobile(container: Container) -> Non
     assert version.inbound_price(toll_free, parse_number("+12025550123")).current_price == Decimal("0.022")
     mobile = parse_number("+447400123456")
     assert version.inbound_price(toll_free, mobile).current_price == Decimal("0.045")
+
+
+def test_sms_price_uses_the_destination_country(container: Container) -> None:
+    from telebill.domain.numbering import parse_number
+
+    container.catalog.import_deck("intl", currency("USD"), content(), "a")
+    version = container.catalog.deck_version("intl")
+    assert version.sms_price(parse_number("+447400123456")).current_price == Decimal("0.04")
+    with pytest.raises(NoPrice):
+        version.sms_price(parse_number("+33612345678"))

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final, TextIO
 
+from telebill.adapters.importers.rows import Progress
 from telebill.adapters.importers.simple_csv import read_simple_csv
-from telebill.adapters.importers.telebill_csv import Progress, read_telebill_csv
+from telebill.adapters.importers.telebill_csv import read_telebill_csv
 from telebill.adapters.importers.twilio_csv import read_twilio_csv
 from telebill.domain.catalog.deck import DeckContent
 from telebill.domain.errors import InvalidRate, InvalidRows

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from itertools import islice
 from typing import Final, TextIO
 
-from telebill.adapters.importers.telebill_csv import (
+from telebill.adapters.importers.rows import (
     Cells,
     Progress,
     RowError,

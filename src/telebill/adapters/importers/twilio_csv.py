@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 from typing import Final, TextIO
 
-from telebill.adapters.importers.telebill_csv import (
+from telebill.adapters.importers.rows import (
     Cells,
     Progress,
     RowError,

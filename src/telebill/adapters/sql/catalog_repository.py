@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, insert, select
 
 from telebill.adapters.sql import tables as t
 from telebill.domain.catalog.deck import DeckContent, DeckVersion
@@ -285,16 +285,6 @@ class SqlCatalogRepository:
     def list_plans(self) -> list[PricePlan]:
         names = self.conn.scalars(select(t.price_plans.c.name).order_by(t.price_plans.c.name)).all()
         return [p for p in (self.get_plan(n) for n in names) if p is not None]
-
-    def count_voice_rows(self, version_id: int) -> int:
-        return int(
-            self.conn.scalar(
-                select(func.count())
-                .select_from(t.voice_rates)
-                .where(t.voice_rates.c.version_id == version_id)
-            )
-            or 0
-        )
 
 
 def _tariff_columns(tariff: Tariff) -> dict[str, Any]:

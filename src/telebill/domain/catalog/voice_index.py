@@ -131,11 +131,6 @@ class VoiceIndex:
             missing, node = missing[~hit], self.tree.parent[node[~hit]]
         return result.astype(np.int32, copy=False)
 
-    def rows_for_prefix_node(self, node: int) -> list[int]:
-        """Every row (all origin variants) of destination prefix node `node`."""
-        key = self.tree.keys[node]
-        return [int(r) for r in np.flatnonzero(self.table.dest_key == key)]
-
     def nbytes(self) -> int:
         total = self.tree.nbytes() + self.default.nbytes + self.table.nbytes()
         total += sum(c.tree.nbytes() + c.rows.nbytes for c in self.origins.values())

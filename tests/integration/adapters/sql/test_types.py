@@ -64,4 +64,4 @@ def test_instants_come_back_in_utc_and_naive_ones_are_refused(table) -> None:  #
     assert back == paris
     assert back.tzinfo == UTC
     with pytest.raises(StatementError, match="naive"), engine.begin() as conn:
-        conn.execute(insert(t).values(id=2, at=datetime(2026, 1, 1)))  # noqa: DTZ001
+        conn.execute(insert(t).values(id=2, at=datetime(2026, 1, 1)))
