@@ -300,7 +300,7 @@ def write_telebill_csv(content: DeckContent, stream: TextIO) -> int:
 def _cell(value: object) -> str:
     if isinstance(value, Decimal):
         # "f" keeps the published precision (0.012500 stays 0.012500) and never uses exponent form.
-        return format(value.normalize(), "f")
+        return format(value, "f")
     if isinstance(value, Enum):
         return str(value.value)
     return str(value)
