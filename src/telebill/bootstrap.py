@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from telebill.adapters.clock import SystemClock
+from telebill.adapters.jwt_keys import RsaJwtKeys
 from telebill.adapters.sql.engine import make_engine
 from telebill.adapters.sql.migrate import upgrade
 from telebill.adapters.sql.uow import SqlUnitOfWorkFactory
 from telebill.config import Settings
+from telebill.service.accounts import AccountService
 from telebill.service.catalog import CatalogService
 from telebill.service.ports import Clock
 
@@ -21,6 +23,7 @@ class Container:
     engine: Engine
     clock: Clock
     catalog: CatalogService
+    accounts: AccountService
 
     def migrate(self) -> None:
         upgrade(self.engine)
@@ -34,4 +37,5 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> C
     engine = make_engine(settings.resolved_database_url)
     clock = clock or SystemClock()
     uow = SqlUnitOfWorkFactory(engine)
-    return Container(settings, engine, clock, CatalogService(uow, clock))
+    accounts = AccountService(uow, clock, RsaJwtKeys(), settings.operator_token_hash)
+    return Container(settings, engine, clock, CatalogService(uow, clock), accounts)

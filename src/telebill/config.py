@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -16,6 +17,20 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TELEBILL_", env_file=".env", extra="ignore")
 
     database_url: str = ""
+    # Operator (catalog and account administration) credential: no default, ever. Give the
+    # token itself (TELEBILL_OPERATOR_TOKEN) or only its SHA-256 (TELEBILL_OPERATOR_TOKEN_SHA256).
+    operator_token: str = ""
+    operator_token_sha256: str = ""
+    # Base URL clients reach this server at, for absolute paging links; default: the request's.
+    public_url: str = ""
+
+    @property
+    def operator_token_hash(self) -> str | None:
+        if self.operator_token_sha256:
+            return self.operator_token_sha256.lower()
+        if self.operator_token:
+            return hashlib.sha256(self.operator_token.encode("utf-8")).hexdigest()
+        return None
 
     @property
     def resolved_database_url(self) -> str:

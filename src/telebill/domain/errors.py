@@ -66,3 +66,11 @@ class InvalidRows(TelebillError, ValueError):
 
 class InvalidInput(TelebillError, ValueError):
     """A request field that cannot be understood (a malformed date, an unknown option value)."""
+
+
+class Unauthenticated(TelebillError):
+    """Missing or wrong credentials. The message never says which part was wrong."""
+
+
+class Forbidden(TelebillError):
+    """Authenticated, but this principal may not see or do this."""

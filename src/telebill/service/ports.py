@@ -6,6 +6,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from telebill.domain.accounts import Account, ApiKey
 from telebill.domain.catalog.deck import DeckContent, DeckVersion
 from telebill.domain.catalog.plans import PricePlan
 from telebill.domain.money import Currency
@@ -46,11 +47,56 @@ class CatalogRepository(Protocol):
     def list_plans(self) -> list[PricePlan]: ...
 
 
+class AccountRepository(Protocol):
+    """Accounts and their keys; secrets only as hashes, JWT keys only as public keys."""
+
+    def add(self, account: Account, auth_token_hash: str) -> Account: ...
+
+    def get(self, sid: str) -> Account | None: ...
+
+    def by_number(self, number: int) -> Account | None: ...
+
+    def children(self, sid: str) -> list[Account]: ...
+
+    def all(self) -> list[Account]: ...
+
+    def auth_token_hash(self, sid: str) -> str | None: ...
+
+    def set_plan(self, sid: str, plan: str | None) -> None: ...
+
+    def add_key(self, key: ApiKey, secret_hash: str | None, public_key_pem: str | None) -> None: ...
+
+    def key(self, sid: str) -> tuple[ApiKey, str | None, str | None] | None: ...
+
+    def keys(self, account_sid: str) -> list[ApiKey]: ...
+
+    def revoke_key(self, sid: str) -> None: ...
+
+
+class JwtKeys(Protocol):
+    """RS256 key pairs and token verification (Voximplant service-account keys)."""
+
+    def generate(self) -> tuple[str, str]:
+        """A new (private PEM, public PEM) pair."""
+        ...
+
+    def key_id(self, token: str) -> str | None:
+        """The `kid` header of `token`, unverified; None if the token is malformed."""
+        ...
+
+    def verify(self, token: str, public_pem: str) -> dict[str, object]:
+        """The claims of `token` if signed by the key and not expired; raises otherwise."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """A transaction: rolled back on leaving the block unless `commit()` was called."""
 
     @property
     def catalog(self) -> CatalogRepository: ...
+
+    @property
+    def accounts(self) -> AccountRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -7,11 +7,13 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine
 
+from telebill.adapters.sql.account_repository import SqlAccountRepository
 from telebill.adapters.sql.catalog_repository import SqlCatalogRepository
 
 
 class SqlUnitOfWork:
     catalog: SqlCatalogRepository
+    accounts: SqlAccountRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -21,6 +23,7 @@ class SqlUnitOfWork:
         self._conn = self._engine.connect()
         self._conn.begin()
         self.catalog = SqlCatalogRepository(self._conn)
+        self.accounts = SqlAccountRepository(self._conn)
         return self
 
     def __exit__(
