@@ -14,7 +14,9 @@ from telebill.adapters.sql.uow import SqlUnitOfWorkFactory
 from telebill.config import Settings
 from telebill.service.accounts import AccountService
 from telebill.service.catalog import CatalogService
+from telebill.service.fx import ExchangeRateService
 from telebill.service.ports import Clock
+from telebill.service.pricing import PricingService
 
 
 @dataclass
@@ -24,6 +26,8 @@ class Container:
     clock: Clock
     catalog: CatalogService
     accounts: AccountService
+    fx: ExchangeRateService
+    pricing: PricingService
 
     def migrate(self) -> None:
         upgrade(self.engine)
@@ -38,4 +42,6 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> C
     clock = clock or SystemClock()
     uow = SqlUnitOfWorkFactory(engine)
     accounts = AccountService(uow, clock, RsaJwtKeys(), settings.operator_token_hash)
-    return Container(settings, engine, clock, CatalogService(uow, clock), accounts)
+    catalog = CatalogService(uow, clock)
+    fx = ExchangeRateService(uow)
+    return Container(settings, engine, clock, catalog, accounts, fx, PricingService(catalog, fx, clock))

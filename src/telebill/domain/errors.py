@@ -74,3 +74,7 @@ class Unauthenticated(TelebillError):
 
 class Forbidden(TelebillError):
     """Authenticated, but this principal may not see or do this."""
+
+
+class NoRate(TelebillError, LookupError):
+    """No exchange rate is known for a currency pair on a date."""

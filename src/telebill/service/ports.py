@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, runtime_checkable
 
 from telebill.domain.accounts import Account, ApiKey
 from telebill.domain.catalog.deck import DeckContent, DeckVersion
@@ -89,6 +91,25 @@ class JwtKeys(Protocol):
         ...
 
 
+class ExchangeRates(Protocol):
+    """Exchange rates: units of `target` per unit of `source` in force at `at`."""
+
+    def rate(self, source: Currency, target: Currency, at: datetime) -> Decimal:
+        """1 for the same currency; NoRate when no rate is known for the pair and date."""
+        ...
+
+
+@runtime_checkable
+class FxRepository(Protocol):
+    """ECB reference rates: units of a currency per EUR, by business day."""
+
+    def replace(self, rates: Sequence[tuple[date, str, Decimal]]) -> int: ...
+
+    def per_eur(self, code: str, on_or_before: date) -> tuple[date, Decimal] | None: ...
+
+    def span(self) -> tuple[date | None, date | None, int]: ...
+
+
 class UnitOfWork(Protocol):
     """A transaction: rolled back on leaving the block unless `commit()` was called."""
 
@@ -97,6 +118,9 @@ class UnitOfWork(Protocol):
 
     @property
     def accounts(self) -> AccountRepository: ...
+
+    @property
+    def fx(self) -> FxRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -1,4 +1,4 @@
-"""The accounts schema: accounts (with sub-accounts) and their API keys.
+"""The accounts schema: accounts (with sub-accounts), API keys, and exchange rates.
 
 Secrets are never stored: auth tokens and key secrets as SHA-256 hashes, JWT keys as
 public keys only.
@@ -6,10 +6,10 @@ public keys only.
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, CheckConstraint, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, CheckConstraint, Column, Date, ForeignKey, Integer, String, Table, Text
 
 from telebill.adapters.sql.tables import metadata
-from telebill.adapters.sql.types import UTCDateTime
+from telebill.adapters.sql.types import ExactDecimal, UTCDateTime
 
 accounts = Table(
     "accounts",
@@ -37,4 +37,12 @@ api_keys = Table(
     Column("created_at", UTCDateTime(), nullable=False),
     Column("revoked", Boolean, nullable=False),
     CheckConstraint("(secret_hash IS NULL) <> (public_key_pem IS NULL)", name="one_credential"),
+)
+
+fx_rates = Table(
+    "fx_rates",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("currency", String(3), primary_key=True),
+    Column("per_eur", ExactDecimal(), nullable=False),
 )

@@ -9,11 +9,13 @@ from sqlalchemy import Connection, Engine
 
 from telebill.adapters.sql.account_repository import SqlAccountRepository
 from telebill.adapters.sql.catalog_repository import SqlCatalogRepository
+from telebill.adapters.sql.fx_repository import SqlFxRepository
 
 
 class SqlUnitOfWork:
     catalog: SqlCatalogRepository
     accounts: SqlAccountRepository
+    fx: SqlFxRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -24,6 +26,7 @@ class SqlUnitOfWork:
         self._conn.begin()
         self.catalog = SqlCatalogRepository(self._conn)
         self.accounts = SqlAccountRepository(self._conn)
+        self.fx = SqlFxRepository(self._conn)
         return self
 
     def __exit__(

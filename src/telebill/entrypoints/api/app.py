@@ -1,25 +1,85 @@
-"""The HTTP application: public price queries over the catalog (read-only).
+"""The HTTP application: Twilio-compatible, Voximplant-compatible and native APIs.
 
-The app is built by `create_app`, never at import; its services come from `bootstrap`.
-Amounts are decimal strings on the wire.
+Built by `create_app`, never at import; services come from `bootstrap`. Each interface
+has its own error shape: Twilio's `{code, message, more_info, status}`, Voximplant's
+`{"error": {"code", "msg"}}`, and `{error, message}` for the native API.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
 
-from fastapi import FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 
 from telebill.bootstrap import Container, bootstrap
-from telebill.domain.catalog.plans import PricePlan
-from telebill.domain.errors import CallBlocked, InvalidNumber, NoPrice, NotFound, TelebillError
-from telebill.entrypoints.presenters import charge_json, line_json, parse_instant
+from telebill.domain.errors import (
+    CallBlocked,
+    Conflict,
+    Forbidden,
+    InvalidNumber,
+    NoPrice,
+    NoRate,
+    NotFound,
+    TelebillError,
+    Unauthenticated,
+)
+from telebill.entrypoints.api import native
+from telebill.entrypoints.api.request_log import RequestLogMiddleware, configure_json_logging
+
+TWILIO_PREFIXES = ("/v2/", "/v1/PhoneNumbers", "/v1/Messaging")
+VOXIMPLANT_PREFIX = "/platform_api"
 
 
-def create_app(container: Container | None = None) -> FastAPI:
+def status_of(exc: Exception) -> int:
+    if isinstance(exc, Unauthenticated):
+        return 401
+    if isinstance(exc, Forbidden | CallBlocked):
+        return 403
+    if isinstance(exc, NotFound | NoPrice):
+        return 404
+    if isinstance(exc, Conflict):
+        return 409
+    if isinstance(exc, InvalidNumber):
+        return 400
+    if isinstance(exc, NoRate):
+        return 422
+    return 400
+
+
+def twilio_error(path: str, status: int, message: str) -> JSONResponse:
+    code = {401: 20003, 403: 20403, 404: 20404}.get(status, 20001)
+    if status == 404:
+        message = f"The requested resource {path} was not found"
+    headers = {"WWW-Authenticate": 'Basic realm="telebill"'} if status == 401 else None
+    body = {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def error_response(request: Request, status: int, message: str, kind: str) -> Response:
+    path = request.url.path
+    if path.startswith(TWILIO_PREFIXES):
+        return twilio_error(path, status, message)
+    if path.startswith(VOXIMPLANT_PREFIX):
+        code = {401: 100, 403: 101, 404: 404}.get(status, 400)
+        return JSONResponse({"error": {"code": code, "msg": message}}, status_code=200)
+    headers = {"WWW-Authenticate": 'Basic realm="telebill"'} if status == 401 else None
+    return JSONResponse({"error": kind, "message": message}, status_code=status, headers=headers)
+
+
+def _field(loc: object) -> str:
+    parts = loc if isinstance(loc, list | tuple) else ()
+    return ".".join(str(p) for p in parts if p not in ("query", "path", "body", "header"))
+
+
+def create_app(container: Container | None = None, json_logs: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.container = container or bootstrap()
@@ -29,74 +89,28 @@ def create_app(container: Container | None = None) -> FastAPI:
             if container is None:
                 app.state.container.close()
 
-    app = FastAPI(title="telebill", version="0.1.0", lifespan=lifespan)
+    if json_logs:
+        configure_json_logging()
+    app = FastAPI(
+        title="telebill",
+        version="0.1.0",
+        description="Telecom pricing and rating: Twilio- and Voximplant-compatible APIs and a native API.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestLogMiddleware)
 
     @app.exception_handler(TelebillError)
-    async def domain_error(_request: Request, exc: TelebillError) -> JSONResponse:
-        status = 404 if isinstance(exc, NotFound | NoPrice) else 422
-        if isinstance(exc, CallBlocked):
-            status = 403
-        if isinstance(exc, InvalidNumber):
-            status = 400
-        return JSONResponse({"error": type(exc).__name__, "message": str(exc)}, status_code=status)
+    async def domain_error(request: Request, exc: TelebillError) -> Response:
+        return error_response(request, status_of(exc), str(exc), type(exc).__name__)
 
-    def services(request: Request) -> Container:
-        c: Container = request.app.state.container
-        return c
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(f"{_field(e.get('loc', ()))}: {e.get('msg')}" for e in exc.errors())
+        return error_response(request, 400, problems or "invalid request", "InvalidInput")
 
-    def plan_of(c: Container, plan: str | None, deck: str | None) -> PricePlan:
-        if plan and deck:
-            raise HTTPException(400, "give plan or deck, not both")
-        if deck:
-            return c.catalog.plan_for_deck(deck)
-        if plan:
-            return c.catalog.plan(plan)
-        raise HTTPException(400, "give plan or deck")
-
-    @app.get("/healthz")
+    @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/v1/decks")
-    def decks(request: Request) -> list[dict[str, Any]]:
-        return [
-            {
-                "name": d.name,
-                "currency": d.currency,
-                "versions": [
-                    {"id": i, "effective_from": e.isoformat(), "voice_rows": n} for i, e, n in d.versions
-                ],
-            }
-            for d in services(request).catalog.list_decks()
-        ]
-
-    @app.get("/v1/prices/{number}")
-    def price(
-        request: Request,
-        number: str,
-        origin: Annotated[str | None, Query(alias="from")] = None,
-        plan: str | None = None,
-        deck: str | None = None,
-        at: str | None = None,
-    ) -> dict[str, Any]:
-        c = services(request)
-        line = c.catalog.price([number], plan_of(c, plan, deck), origin, parse_instant(at, "at"))[0]
-        if line.quote is None:
-            raise HTTPException(404, line.error)
-        return line_json(line)
-
-    @app.get("/v1/quote")
-    def quote(
-        request: Request,
-        origin: Annotated[str, Query(alias="from")],
-        to: str,
-        seconds: Annotated[int, Query(ge=0)],
-        plan: str | None = None,
-        deck: str | None = None,
-        at: str | None = None,
-    ) -> dict[str, Any]:
-        c = services(request)
-        charge = c.catalog.rate(origin, to, seconds, plan_of(c, plan, deck), parse_instant(at, "at"))
-        return charge_json(charge)
-
+    app.include_router(native.router)
     return app

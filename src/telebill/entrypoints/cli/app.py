@@ -7,7 +7,13 @@ import sys
 import typer
 
 from telebill.domain.errors import TelebillError
-from telebill.entrypoints.cli import catalog_commands, db_commands, pricing_commands, server_commands
+from telebill.entrypoints.cli import (
+    account_commands,
+    catalog_commands,
+    db_commands,
+    pricing_commands,
+    server_commands,
+)
 
 app = typer.Typer(
     name="telebill",
@@ -19,6 +25,9 @@ app = typer.Typer(
 app.add_typer(db_commands.app, name="db")
 app.add_typer(catalog_commands.decks_app, name="decks")
 app.add_typer(catalog_commands.plans_app, name="plans")
+app.add_typer(account_commands.accounts_app, name="accounts")
+app.add_typer(account_commands.keys_app, name="keys")
+app.add_typer(account_commands.fx_app, name="fx")
 app.command("demo")(catalog_commands.demo)
 app.command("price")(pricing_commands.price)
 app.command("rate")(pricing_commands.rate)
