@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,11 +14,16 @@ from typing import Any
 TELEBILL = Path(sys.executable).with_name("telebill")
 DEMO_DECKS = ("demo-international", "demo-domestic", "demo-eea")
 DEMO_PLANS = ("demo", "demo-discount")
+TIMEOUT_S = 120
 
 
 @dataclass(frozen=True)
 class Telebill:
-    """Runs `telebill ARGS...` with the test's database; `expect` is the exit status to assert."""
+    """Runs `telebill ARGS...` against one test's database.
+
+    `expect` is the exit status to assert (None: do not check). Commands given together to
+    `run_all` are independent reads and run at the same time, to keep the suite fast.
+    """
 
     env: dict[str, str]
     cwd: Path
@@ -31,12 +38,23 @@ class Telebill:
             text=True,
             env=self.env,
             cwd=self.cwd,
-            timeout=120,
+            timeout=TIMEOUT_S,
             check=False,
         )
         if expect is not None:
             assert proc.returncode == expect, describe(args, proc)
         return proc
+
+    def run_all(
+        self, *commands: Sequence[str], expect: int | None = 0
+    ) -> list[subprocess.CompletedProcess[str]]:
+        with ThreadPoolExecutor(max_workers=len(commands)) as pool:
+            futures = [pool.submit(self.run, *args, expect=None) for args in commands]
+            procs = [f.result() for f in futures]
+        if expect is not None:
+            for args, proc in zip(commands, procs, strict=True):
+                assert proc.returncode == expect, describe(tuple(args), proc)
+        return procs
 
     def fails(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         """Run a command that must exit with a non-zero status."""
@@ -47,7 +65,12 @@ class Telebill:
     def run_bytes(self, *args: str) -> bytes:
         """stdout of a successful command, byte for byte (no newline translation)."""
         proc = subprocess.run(
-            [str(TELEBILL), *args], capture_output=True, env=self.env, cwd=self.cwd, timeout=120, check=False
+            [str(TELEBILL), *args],
+            capture_output=True,
+            env=self.env,
+            cwd=self.cwd,
+            timeout=TIMEOUT_S,
+            check=False,
         )
         assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
         return proc.stdout
@@ -59,7 +82,7 @@ class Telebill:
         return parse_json_lines(self.run(*args, stdin=stdin, expect=expect).stdout)
 
 
-def describe(args: tuple[str, ...], proc: subprocess.CompletedProcess[str]) -> str:
+def describe(args: Sequence[str], proc: subprocess.CompletedProcess[str]) -> str:
     return (
         f"telebill {' '.join(args)} exited {proc.returncode}\n"
         f"--- stdout\n{proc.stdout[-3000:]}\n--- stderr\n{proc.stderr[-3000:]}"
@@ -67,7 +90,7 @@ def describe(args: tuple[str, ...], proc: subprocess.CompletedProcess[str]) -> s
 
 
 def parse_json_lines(stdout: str) -> list[dict[str, Any]]:
-    lines = stdout.splitlines()
-    objects = [json.loads(line) for line in lines]
+    """Every line of `stdout` is one JSON object."""
+    objects = [json.loads(line) for line in stdout.splitlines()]
     assert all(isinstance(o, dict) for o in objects), stdout[:3000]
     return objects

@@ -40,37 +40,39 @@ def voice_rows(cli: Telebill, deck: str) -> list[dict[str, str]]:
     return [row for row in csv.DictReader(io.StringIO(exported)) if row["kind"] == "voice"]
 
 
-def test_price_json_prints_one_object_per_number_with_prices_as_strings(demo: Telebill) -> None:
-    lines = demo.json_lines("price", UK_FIXED, UK_MOBILE, BERLIN, "--deck", "demo-international", "--json")
+def test_price_json_prints_one_object_per_number_then_exits_non_zero_if_a_number_had_no_price(
+    demo: Telebill,
+) -> None:
+    proc = demo.run(
+        "price",
+        UK_FIXED,
+        "not-a-number",
+        UK_MOBILE,
+        "12345",
+        BERLIN,
+        "--deck",
+        "demo-international",
+        "--json",
+        expect=1,
+    )
+    uk_fixed, bad, uk_mobile, short, berlin = parse_json_lines(proc.stdout)
 
-    assert [d["destination"] for d in lines] == [UK_FIXED, UK_MOBILE, BERLIN]
-    for d in lines:
+    for d in (uk_fixed, uk_mobile, berlin):
         assert d.keys() >= PRICE_KEYS
         assert "error" not in d
         for key in ("current_price", "base_price"):
             assert isinstance(d[key], str), f"{key} must be a decimal string, not {d[key]!r}"
-            assert Decimal(d[key]) >= 0
+            assert Decimal(d[key]) > 0
         assert re.fullmatch(r"\d+/\d+", d["increments"])
-        assert isinstance(d["free"], bool)
-        assert isinstance(d["blocked"], bool)
+        assert d["free"] is False
+        assert d["blocked"] is False
         assert d["currency"] == "USD"
         assert d["origin"] is None
-        assert d["destination"][1:].startswith(d["matched_prefix"])
-    assert [(d["country"], d["matched_prefix"]) for d in lines] == [("GB", "44"), ("GB", "447"), ("DE", "49")]
-
-
-def test_price_prints_an_error_object_for_a_bad_number_and_exits_non_zero_after_the_other_lines(
-    demo: Telebill,
-) -> None:
-    proc = demo.run(
-        "price", UK_FIXED, "not-a-number", BERLIN, "12345", "--deck", "demo-international", "--json", expect=1
-    )
-    good, bad, other_good, short = parse_json_lines(proc.stdout)
-
-    assert good["destination"] == UK_FIXED
-    assert "error" not in good
-    assert other_good["destination"] == BERLIN
-    assert "error" not in other_good
+    assert [(d["destination"], d["country"], d["matched_prefix"]) for d in (uk_fixed, uk_mobile, berlin)] == [
+        (UK_FIXED, "GB", "44"),
+        (UK_MOBILE, "GB", "447"),
+        (BERLIN, "DE", "49"),
+    ]
     assert bad["destination"] == "not-a-number"
     assert "invalid phone number" in bad["error"]
     assert short["destination"] == "12345"
@@ -78,9 +80,10 @@ def test_price_prints_an_error_object_for_a_bad_number_and_exits_non_zero_after_
 
 
 def test_price_reads_thousands_of_numbers_from_stdin_and_prints_one_line_for_each(demo: Telebill) -> None:
-    rows = voice_rows(demo, "demo-international")
-    generic = {r["prefix"]: r for r in rows if r["origin"] in ("ALL", "ROW")}
-    numbers = _possible_numbers(sorted(generic), count=2000)
+    generic = {
+        r["prefix"]: r for r in voice_rows(demo, "demo-international") if r["origin"] in ("ALL", "ROW")
+    }
+    numbers = possible_numbers(sorted(generic), count=2000)
     assert len(numbers) == 2000
 
     lines = demo.json_lines(
@@ -90,21 +93,18 @@ def test_price_reads_thousands_of_numbers_from_stdin_and_prints_one_line_for_eac
     assert len(lines) == len(numbers)
     for number, d in zip(numbers, lines, strict=True):
         assert "error" not in d, (number, d)
-        # the CLI prints the E.164 form, which libphonenumber may normalise (Norfolk Island, ...)
-        expected = phonenumbers.format_number(phonenumbers.parse(number), phonenumbers.PhoneNumberFormat.E164)
-        assert d["destination"] == expected
-        longest = max((p for p in generic if expected[1:].startswith(p)), key=len)
+        # the CLI prints the E.164 form, which libphonenumber may complete (Norfolk Island, ...)
+        e164 = phonenumbers.format_number(phonenumbers.parse(number), phonenumbers.PhoneNumberFormat.E164)
+        assert d["destination"] == e164
+        longest = max((p for p in generic if e164[1:].startswith(p)), key=len)
         assert d["matched_prefix"] == longest, (number, d)
         entry = generic[longest]
-        assert (d["current_price"], d["base_price"], d["friendly_name"]) == (
-            entry["current_price"],
-            entry["base_price"],
-            entry["friendly_name"],
-        )
+        expected = (entry["current_price"], entry["base_price"], entry["friendly_name"], entry["increments"])
+        assert (d["current_price"], d["base_price"], d["friendly_name"], d["increments"]) == expected
 
 
-def _possible_numbers(prefixes: list[str], count: int) -> list[str]:
-    """`count` numbers of a possible length for their country, cycling over `prefixes`."""
+def possible_numbers(prefixes: list[str], count: int) -> list[str]:
+    """`count` numbers of a length possible for their country, cycling over `prefixes`."""
     fillers = ("2345678901234", "5550123456789", "9876543210987", "3141592653589", "2718281828459")
     numbers: list[str] = []
     for filler in fillers:
@@ -123,39 +123,51 @@ def _possible_numbers(prefixes: list[str], count: int) -> list[str]:
 
 
 def test_price_from_an_origin_selects_the_origin_specific_entry(demo: Telebill) -> None:
-    uk_mobile = {r["origin"]: r for r in voice_rows(demo, "demo-international") if r["prefix"] == "447"}
+    exported, from_us, from_france = demo.run_all(
+        ("decks", "export", "demo-international"),
+        ("price", UK_MOBILE, "--from", NEW_YORK, "--deck", "demo-international", "--json"),
+        ("price", UK_MOBILE, "--from", PARIS, "--deck", "demo-international", "--json"),
+    )
+    uk_mobile = {
+        row["origin"]: row for row in csv.DictReader(io.StringIO(exported.stdout)) if row["prefix"] == "447"
+    }
     assert {"1", "ROW"} <= uk_mobile.keys()
     assert uk_mobile["1"]["current_price"] != uk_mobile["ROW"]["current_price"]
+    (us,) = parse_json_lines(from_us.stdout)
+    (france,) = parse_json_lines(from_france.stdout)
 
-    (from_us,) = demo.json_lines(
-        "price", UK_MOBILE, "--from", NEW_YORK, "--deck", "demo-international", "--json"
-    )
-    (from_france,) = demo.json_lines(
-        "price", UK_MOBILE, "--from", PARIS, "--deck", "demo-international", "--json"
-    )
-
-    assert from_us["origin"] == NEW_YORK
-    assert from_us["matched_prefix"] == "447"
-    assert from_us["origin_selector"] == "1"
-    assert from_us["current_price"] == uk_mobile["1"]["current_price"]
-    assert from_france["origin"] == PARIS
-    assert from_france["origin_selector"] == "ROW"
-    assert from_france["current_price"] == uk_mobile["ROW"]["current_price"]
+    assert us["origin"] == NEW_YORK
+    assert us["matched_prefix"] == "447"
+    assert us["origin_selector"] == "1"
+    assert us["current_price"] == uk_mobile["1"]["current_price"]
+    assert france["origin"] == PARIS
+    assert france["matched_prefix"] == "447"
+    assert france["origin_selector"] == "ROW"
+    assert france["current_price"] == uk_mobile["ROW"]["current_price"]
 
 
 def test_plan_demo_prices_a_domestic_call_from_the_domestic_deck_and_an_eea_call_from_the_eea_deck(
     demo: Telebill,
 ) -> None:
-    (gb_to_gb,) = demo.json_lines("price", UK_FIXED, "--from", LONDON_CALLER, "--plan", "demo", "--json")
-    (fr_to_de,) = demo.json_lines("price", BERLIN, "--from", PARIS, "--plan", "demo", "--json")
+    domestic, eea, international = demo.run_all(
+        ("price", UK_FIXED, "--from", LONDON_CALLER, "--plan", "demo", "--json"),
+        ("price", BERLIN, "--from", PARIS, "--plan", "demo", "--json"),
+        ("price", BERLIN, "--from", NEW_YORK_CALLER, "--plan", "demo", "--json"),
+    )
+    (gb_to_gb,) = parse_json_lines(domestic.stdout)
+    (fr_to_de,) = parse_json_lines(eea.stdout)
+    (us_to_de,) = parse_json_lines(international.stdout)
 
     assert gb_to_gb["deck"].startswith("demo-domestic@")
     assert gb_to_gb["country"] == "GB"
     assert fr_to_de["deck"].startswith("demo-eea@")
     assert fr_to_de["country"] == "DE"
+    assert us_to_de["deck"].startswith("demo-international@")
 
 
-def test_price_shows_blocked_destinations_as_blocked_and_domestic_us_calls_as_free(demo: Telebill) -> None:
+def test_price_shows_a_blocked_destination_as_blocked_and_a_us_call_from_the_us_as_free(
+    demo: Telebill,
+) -> None:
     blocked, free = demo.json_lines(
         "price", INMARSAT, NEW_YORK, "--from", NEW_YORK_CALLER, "--plan", "demo", "--json"
     )
@@ -170,18 +182,41 @@ def test_price_shows_blocked_destinations_as_blocked_and_domestic_us_calls_as_fr
 
 
 def test_price_at_an_instant_before_the_demo_decks_take_effect_is_an_error(demo: Telebill) -> None:
-    proc = demo.fails("price", UK_FIXED, "--plan", "demo", "--at", "2025-12-31T23:59:59", "--json")
+    before, on_the_day = demo.run_all(
+        ("price", UK_FIXED, "--plan", "demo", "--at", "2025-12-31T23:59:59", "--json"),
+        ("price", UK_FIXED, "--plan", "demo", "--at", "2026-01-01", "--json"),
+        expect=None,
+    )
 
-    assert proc.stdout == ""
-    assert "no version in force" in proc.stderr
+    assert before.returncode != 0
+    assert before.stdout == ""
+    assert "no version in force" in before.stderr
+    assert on_the_day.returncode == 0, on_the_day.stderr
+    (priced,) = parse_json_lines(on_the_day.stdout)
+    assert priced["deck"] == "demo-international@2026-01-01"
 
 
 def test_rate_json_gives_the_charge_as_a_string_with_billed_seconds_and_an_explanation(
     demo: Telebill,
 ) -> None:
-    (charge,) = demo.json_lines(
-        "rate", "--from", NEW_YORK, "--to", UK_MOBILE, "--seconds", "61", "--plan", "demo", "--json"
+    answered, unanswered = demo.run_all(
+        ("rate", "--from", NEW_YORK, "--to", UK_MOBILE, "--seconds", "61", "--plan", "demo", "--json"),
+        (
+            "rate",
+            "--from",
+            NEW_YORK,
+            "--to",
+            UK_MOBILE,
+            "--seconds",
+            "61",
+            "--plan",
+            "demo",
+            "--unanswered",
+            "--json",
+        ),
     )
+    (charge,) = parse_json_lines(answered.stdout)
+    (not_answered,) = parse_json_lines(unanswered.stdout)
 
     assert charge["origin"] == NEW_YORK
     assert charge["destination"] == UK_MOBILE
@@ -196,6 +231,10 @@ def test_rate_json_gives_the_charge_as_a_string_with_billed_seconds_and_an_expla
     assert all(isinstance(step, str) for step in charge["explanation"])
     assert any("billed 120 s" in step for step in charge["explanation"])
     assert any(charge["charge"] in step for step in charge["explanation"])
+    # the same call unanswered is charged nothing
+    assert Decimal(not_answered["rate"]) > 0
+    assert not_answered["billed_s"] == 0
+    assert Decimal(not_answered["charge"]) == 0
 
 
 def test_rate_of_a_call_to_a_blocked_destination_exits_non_zero_saying_it_is_blocked(demo: Telebill) -> None:
@@ -205,23 +244,3 @@ def test_rate_of_a_call_to_a_blocked_destination_exits_non_zero_saying_it_is_blo
 
     assert proc.stdout == ""
     assert "blocked" in proc.stderr
-
-
-def test_rate_of_an_unanswered_call_charges_nothing(demo: Telebill) -> None:
-    (charge,) = demo.json_lines(
-        "rate",
-        "--from",
-        NEW_YORK,
-        "--to",
-        UK_MOBILE,
-        "--seconds",
-        "61",
-        "--plan",
-        "demo",
-        "--unanswered",
-        "--json",
-    )
-
-    assert Decimal(charge["charge"]) == 0
-    assert charge["billed_s"] == 0
-    assert Decimal(charge["rate"]) > 0

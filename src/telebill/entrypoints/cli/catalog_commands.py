@@ -13,11 +13,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from telebill.adapters.demo_catalog import build_demo_catalog
+from telebill.adapters.demo_loader import load_demo
 from telebill.adapters.importers.formats import FORMATS, read_deck
 from telebill.adapters.importers.telebill_csv import write_telebill_csv
 from telebill.domain.catalog.plans import ConditionKind, Override, PricePlan, Tier
-from telebill.domain.errors import Conflict
 from telebill.domain.money import currency, to_decimal
 from telebill.entrypoints.cli.context import container
 from telebill.entrypoints.presenters import parse_instant
@@ -178,19 +177,10 @@ def demo(
         str, typer.Option("--effective-from", help="Version date of the demo decks.")
     ] = "2026-01-01",
 ) -> None:
-    """Load the demo catalog (decks from public country data, plans `demo`, `demo-discount`)."""
-    catalog = build_demo_catalog()
-    effective = parse_instant(effective_from, "--effective-from")
+    """Load the demo catalog (decks from public country data, plans `demo`, `demo-discount`)
+    and the bundled ECB exchange rates. Running it again changes nothing."""
     with container() as c:
-        for name, code, content in catalog.decks:
-            try:
-                r = c.catalog.import_deck(name, currency(code), content, "telebill demo", effective)
-                typer.echo(f"deck {name}: {r.voice_rows} voice rows, {r.other_rows} other prices")
-            except Conflict:
-                typer.echo(f"deck {name}: already loaded")
-        for plan in catalog.plans:
-            try:
-                c.catalog.create_plan(plan)
-                typer.echo(f"plan {plan.name}: " + "; ".join(t.describe() for t in plan.tiers))
-            except Conflict:
-                typer.echo(f"plan {plan.name}: already exists")
+        for line in load_demo(
+            c.catalog, c.fx, parse_instant(effective_from, "--effective-from") or c.clock.now()
+        ):
+            typer.echo(line)
