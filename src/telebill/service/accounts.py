@@ -16,6 +16,7 @@ from telebill.domain.accounts import ACCOUNT_SID, KEY_SID, Account, ApiKey, KeyK
 from telebill.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from telebill.domain.money import Currency
 from telebill.service.ports import Clock, JwtKeys, UnitOfWorkFactory
+from telebill.service.ttl_cache import TtlCache
 
 _DUMMY_HASH = hashlib.sha256(b"no such credential").hexdigest()
 
@@ -27,6 +28,16 @@ def hash_secret(secret: str) -> str:
 def secret_matches(secret: str, stored_hash: str | None) -> bool:
     ok = hmac.compare_digest(hash_secret(secret), stored_hash or _DUMMY_HASH)
     return ok and stored_hash is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _Credential:
+    """What authenticating one SID needs: the stored hash and whom it stands for."""
+
+    secret_hash: str | None
+    account: Account | None
+    key: ApiKey | None
+    public_key_pem: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +55,20 @@ class NewKey:
 
 class AccountService:
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, jwt_keys: JwtKeys, operator_token_hash: str | None
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        jwt_keys: JwtKeys,
+        operator_token_hash: str | None,
+        cache_ttl_s: float = 5.0,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._jwt = jwt_keys
         self._operator_hash = operator_token_hash
+        # credential lookups on the request path; changes made here invalidate at once,
+        # changes made by another process are seen within `cache_ttl_s`
+        self._credentials: TtlCache[str, _Credential | None] = TtlCache(clock, cache_ttl_s)
 
     # -- administration ------------------------------------------------------------------
 
@@ -88,6 +107,7 @@ class AccountService:
             uow.accounts.set_plan(sid, plan)
             uow.commit()
             account = uow.accounts.get(sid)
+        self._credentials.invalidate()
         assert account is not None
         return account
 
@@ -113,6 +133,7 @@ class AccountService:
                 raise NotFound(f"key {key_sid} does not exist")
             uow.accounts.revoke_key(key_sid)
             uow.commit()
+        self._credentials.invalidate(key_sid)
 
     def list_accounts(self) -> list[Account]:
         with self._uow() as uow:
@@ -120,45 +141,53 @@ class AccountService:
 
     # -- authentication ------------------------------------------------------------------
 
+    def _credential(self, sid: str) -> _Credential | None:
+        with self._uow() as uow:
+            if ACCOUNT_SID.fullmatch(sid):
+                account = uow.accounts.get(sid)
+                if account is None:
+                    return None
+                return _Credential(uow.accounts.auth_token_hash(sid), account, None, None)
+            found = uow.accounts.key(sid)
+            if found is None:
+                return None
+            key, secret_hash, public_pem = found
+            return _Credential(secret_hash, uow.accounts.get(key.account_sid), key, public_pem)
+
     def authenticate_basic(self, username: str, password: str) -> Principal:
         """`AccountSid:AuthToken` (as admin) or `KeySid:KeySecret` (with the key's role)."""
-        with self._uow() as uow:
-            if ACCOUNT_SID.fullmatch(username):
-                if secret_matches(password, uow.accounts.auth_token_hash(username)):
-                    account = uow.accounts.get(username)
-                    if account is not None and account.active:
-                        return Principal(account, Role.ADMIN)
-                raise Unauthenticated("authentication failed")
-            if KEY_SID.fullmatch(username):
-                found = uow.accounts.key(username)
-                key, secret_hash = (found[0], found[1]) if found else (None, None)
-                if secret_matches(password, secret_hash) and key is not None and not key.revoked:
-                    account = uow.accounts.get(key.account_sid)
-                    if account is not None and account.active:
-                        return Principal(account, key.role, key.sid)
-                raise Unauthenticated("authentication failed")
-            secret_matches(password, None)
-        raise Unauthenticated("authentication failed")
+        known = ACCOUNT_SID.fullmatch(username) or KEY_SID.fullmatch(username)
+        cred = self._credentials.get(username, lambda: self._credential(username)) if known else None
+        matches = secret_matches(password, cred.secret_hash if cred else None)
+        if cred is None or not matches or cred.account is None or not cred.account.active:
+            raise Unauthenticated("authentication failed")
+        if cred.key is None:
+            return Principal(cred.account, Role.ADMIN)
+        if cred.key.revoked:
+            raise Unauthenticated("authentication failed")
+        return Principal(cred.account, cred.key.role, cred.key.sid)
 
     def authenticate_jwt(self, token: str) -> Principal:
         """An RS256 token signed by a JWT key; `iss` may name the key's account, a sub-account
         of it, or be "0" (what the Voximplant SDK sends when configured without an account id)."""
         kid = self._jwt.key_id(token)
-        with self._uow() as uow:
-            found = uow.accounts.key(kid) if kid else None
-            if found is None or found[0].revoked or found[2] is None:
-                raise Unauthenticated("authentication failed")
-            key, public_pem = found[0], found[2]
-            claims = self._jwt.verify(token, public_pem)
-            owner = uow.accounts.get(key.account_sid)
-            if owner is None or not owner.active:
-                raise Unauthenticated("authentication failed")
-            iss = str(claims.get("iss", ""))
-            if iss in ("0", str(owner.number)):
-                return Principal(owner, key.role, key.sid)
-            child = uow.accounts.by_number(int(iss)) if iss.isdigit() else None
+        cred = None
+        if kid and KEY_SID.fullmatch(kid):
+            cred = self._credentials.get(kid, lambda: self._credential(kid))
+        if cred is None or cred.key is None or cred.key.revoked or cred.public_key_pem is None:
+            raise Unauthenticated("authentication failed")
+        claims = self._jwt.verify(token, cred.public_key_pem)
+        owner = cred.account
+        if owner is None or not owner.active:
+            raise Unauthenticated("authentication failed")
+        iss = str(claims.get("iss", ""))
+        if iss in ("0", str(owner.number)):
+            return Principal(owner, cred.key.role, cred.key.sid)
+        if iss.isascii() and iss.isdigit():
+            with self._uow() as uow:
+                child = uow.accounts.by_number(int(iss))
             if child is not None and child.parent_sid == owner.sid and child.active:
-                return Principal(child, key.role, key.sid)
+                return Principal(child, cred.key.role, cred.key.sid)
         raise Unauthenticated("token issuer is not this key's account")
 
     def is_operator(self, token: str) -> bool:

@@ -18,6 +18,7 @@ from telebill.domain.money import Currency
 from telebill.domain.numbering import PhoneNumber, parse_number
 from telebill.domain.rating import CallUsage, Charge, rate_call
 from telebill.service.ports import Clock, UnitOfWorkFactory
+from telebill.service.ttl_cache import TtlCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +48,13 @@ class PriceLine:
 
 
 class CatalogService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, cache_ttl_s: float = 5.0) -> None:
         self._uow = uow
         self._clock = clock
         self._versions: dict[int, DeckVersion] = {}
+        # which versions a deck has, and plans: re-read from the database every `cache_ttl_s`
+        self._version_lists: TtlCache[str, list[tuple[int, datetime]] | None] = TtlCache(clock, cache_ttl_s)
+        self._plans: TtlCache[str, PricePlan | None] = TtlCache(clock, cache_ttl_s)
 
     # -- decks ---------------------------------------------------------------------------
 
@@ -78,6 +82,7 @@ class CatalogService:
                 raise Conflict(f"deck {name!r} already has a version effective {effective.isoformat()}")
             version_id = uow.catalog.add_version(name, effective, content, source, now)
             uow.commit()
+        self._version_lists.invalidate(name)
         others = len(content.inbound) + len(content.sms) + len(content.numbers) + len(content.resources)
         return ImportResult(name, version_id, effective, len(content.voice), others)
 
@@ -88,18 +93,25 @@ class CatalogService:
     def deck_version(self, name: str, at: datetime | None = None) -> DeckVersion:
         """The version of deck `name` in force at `at` (default: now)."""
         at = at or self._clock.now()
-        with self._uow() as uow:
-            if uow.catalog.deck_currency(name) is None:
-                raise NotFound(f"deck {name!r} does not exist")
-            chosen = None
-            for version_id, effective in uow.catalog.version_ids(name):
-                if effective <= at:
-                    chosen = version_id
-            if chosen is None:
-                raise NoPrice("*", None, f"deck {name}: no version in force at {at.isoformat()}")
-            if chosen not in self._versions:
+        versions = self._version_lists.get(name, lambda: self._load_version_list(name))
+        if versions is None:
+            raise NotFound(f"deck {name!r} does not exist")
+        chosen = None
+        for version_id, effective in versions:
+            if effective <= at:
+                chosen = version_id
+        if chosen is None:
+            raise NoPrice("*", None, f"deck {name}: no version in force at {at.isoformat()}")
+        if chosen not in self._versions:
+            with self._uow() as uow:
                 self._versions[chosen] = uow.catalog.load_version(chosen)
         return self._versions[chosen]
+
+    def _load_version_list(self, name: str) -> list[tuple[int, datetime]] | None:
+        with self._uow() as uow:
+            if uow.catalog.deck_currency(name) is None:
+                return None
+            return uow.catalog.version_ids(name)
 
     # -- plans ---------------------------------------------------------------------------
 
@@ -117,14 +129,18 @@ class CatalogService:
                 raise InvalidRate(f"plan {plan.name!r} mixes currencies {sorted(currencies)}")
             uow.catalog.add_plan(plan, self._clock.now())
             uow.commit()
+        self._plans.invalidate(plan.name)
         return plan
 
     def plan(self, name: str) -> PricePlan:
-        with self._uow() as uow:
-            plan = uow.catalog.get_plan(name)
+        plan = self._plans.get(name, lambda: self._load_plan(name))
         if plan is None:
             raise NotFound(f"plan {name!r} does not exist")
         return plan
+
+    def _load_plan(self, name: str) -> PricePlan | None:
+        with self._uow() as uow:
+            return uow.catalog.get_plan(name)
 
     def list_plans(self) -> list[PricePlan]:
         with self._uow() as uow:
