@@ -26,7 +26,7 @@ from telebill.domain.errors import (
     TelebillError,
     Unauthenticated,
 )
-from telebill.entrypoints.api import native
+from telebill.entrypoints.api import native, twilio, voximplant
 from telebill.entrypoints.api.request_log import RequestLogMiddleware, configure_json_logging
 
 TWILIO_PREFIXES = ("/v2/", "/v1/PhoneNumbers", "/v1/Messaging")
@@ -109,8 +109,10 @@ def create_app(container: Container | None = None, json_logs: bool = True) -> Fa
         return error_response(request, 400, problems or "invalid request", "InvalidInput")
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     app.include_router(native.router)
+    app.include_router(voximplant.router)
+    app.include_router(twilio.router)
     return app
