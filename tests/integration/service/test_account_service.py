@@ -31,7 +31,7 @@ def test_a_wrong_token_or_unknown_sid_is_refused_the_same_way(container: Contain
         ("nobody", new.auth_token),
         (new.account.sid, ""),
     ]:
-        with pytest.raises(Unauthenticated, match="^authentication failed$"):
+        with pytest.raises(Unauthenticated, match=r"^authentication failed$"):
             container.accounts.authenticate_basic(user, password)
 
 
