@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from typing import Final
 
 import phonenumbers
@@ -89,11 +90,17 @@ def normalise_region(region: str | None) -> str | None:
 def parse_number(text: str, default_country: str | None = None) -> PhoneNumber:
     """Parse and classify `text`; InvalidNumber naming the input when it is not a number.
 
-    An emergency short code of `default_country` raises EmergencyNumber.
+    An emergency short code of `default_country` raises EmergencyNumber. Results are
+    memoised: classification walks the numbering metadata's patterns and dominates the
+    cost of pricing a call, and the same numbers come back again and again.
     """
     if not isinstance(text, str):
         raise InvalidNumber(repr(text), "a phone number must be text")
-    region = normalise_region(default_country)
+    return _parse(text, normalise_region(default_country))
+
+
+@lru_cache(maxsize=65_536)
+def _parse(text: str, region: str | None) -> PhoneNumber:
     compact = _SEPARATORS.sub("", text)
     if not compact:
         raise InvalidNumber(text, "empty")
