@@ -3,7 +3,7 @@
 The compatibility APIs (Twilio, Voximplant) and the native API all read prices through a
 `PriceView`: the account's plan with its decks resolved at one instant, and the exchange
 rate from the plan's currency to the account's. `base_price` is the list price and
-`current_price` what this account pays, both converted (docs/adr/0006-converted-prices.md).
+`current_price` what this account pays, both converted (docs/adr/0006-account-prices-and-conversion.md).
 """
 
 from __future__ import annotations
@@ -70,7 +70,13 @@ class PriceView:
         if self.fx_rate == 1:
             return amount
         converted = (amount * self.fx_rate).quantize(_CONVERTED, rounding=ROUND_HALF_UP)
-        return converted.normalize() if converted else Decimal(0)
+        # drop the zeros the conversion added, but keep the published precision
+        exponent = amount.as_tuple().exponent
+        shortest = converted.normalize()
+        shortest_exponent = shortest.as_tuple().exponent
+        if isinstance(exponent, int) and isinstance(shortest_exponent, int) and shortest_exponent > exponent:
+            return shortest.quantize(Decimal(1).scaleb(max(exponent, -6)))
+        return shortest
 
     @property
     def list_deck(self) -> DeckVersion:

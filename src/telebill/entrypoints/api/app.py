@@ -49,8 +49,8 @@ def status_of(exc: Exception) -> int:
     return 400
 
 
-def twilio_error(path: str, status: int, message: str) -> JSONResponse:
-    code = {401: 20003, 403: 20403, 404: 20404}.get(status, 20001)
+def twilio_error(path: str, status: int, message: str, code: int | None = None) -> JSONResponse:
+    code = code or {401: 20003, 403: 20403, 404: 20404}.get(status, 20001)
     if status == 404:
         message = f"The requested resource {path} was not found"
     headers = {"WWW-Authenticate": 'Basic realm="telebill"'} if status == 401 else None
@@ -66,7 +66,8 @@ def twilio_error(path: str, status: int, message: str) -> JSONResponse:
 def error_response(request: Request, status: int, message: str, kind: str) -> Response:
     path = request.url.path
     if path.startswith(TWILIO_PREFIXES):
-        return twilio_error(path, status, message)
+        # 21211: Twilio's "Invalid 'To' Phone Number"
+        return twilio_error(path, status, message, 21211 if kind == "InvalidNumber" else None)
     if path.startswith(VOXIMPLANT_PREFIX):
         code = {401: 100, 403: 101, 404: 404}.get(status, 400)
         return JSONResponse({"error": {"code": code, "msg": message}}, status_code=200)

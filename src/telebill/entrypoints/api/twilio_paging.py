@@ -18,12 +18,14 @@ The SDK follows `meta.next_page_url` verbatim, so every link is absolute, built 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, TypeVar
+from itertools import pairwise
+from typing import Annotated, Any, Final, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Depends, Query, Request
 
 from telebill.domain.errors import InvalidInput
 from telebill.entrypoints.api.auth import container_of
@@ -79,10 +81,26 @@ class PageRequest:
             start = min(self.page * self.page_size, len(keys))
             return start, min(start + self.page_size, len(keys))
         if self.token.after:
-            start = next((i for i, k in enumerate(keys) if k > self.token.key), len(keys))
+            start = bisect_right(keys, self.token.key)
             return start, min(start + self.page_size, len(keys))
-        end = next((i for i, k in enumerate(keys) if k >= self.token.key), len(keys))
+        end = bisect_left(keys, self.token.key)
         return max(end - self.page_size, 0), end
+
+
+def page_request(
+    page_size: Annotated[
+        int | None, Query(alias="PageSize", description="Records per page: default 50, clamped to 1..1000.")
+    ] = None,
+    page: Annotated[
+        int | None, Query(alias="Page", ge=0, description="The page index (client state).")
+    ] = None,
+    page_token: Annotated[str | None, Query(alias="PageToken", description="From a `meta` page URL.")] = None,
+) -> PageRequest:
+    """The `PageSize`, `Page` and `PageToken` query parameters (a dependency)."""
+    return PageRequest.of(page_size, page, page_token)
+
+
+Paging = Annotated[PageRequest, Depends(page_request)]
 
 
 def page_url(collection: str, page_size: int, page: int, token: PageToken | None) -> str:
@@ -102,6 +120,8 @@ def paginate(
     next nor a previous page.
     """
     keys = [key(r) for r in rows]
+    if any(a >= b for a, b in pairwise(keys)):
+        raise ValueError("paginate needs rows sorted by a unique key")
     start, end = request.bounds(keys)
     chunk = list(rows[start:end])
     size, page = request.page_size, request.page
