@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
 from importlib.resources import files
 
-from telebill.adapters.demo_catalog import build_demo_catalog
+from telebill.adapters.demo_catalog import DemoCatalog, build_demo_catalog
 from telebill.adapters.fx.ecb_csv import read_ecb_csv
 from telebill.domain.errors import Conflict
 from telebill.domain.money import currency
@@ -15,9 +17,22 @@ from telebill.service.catalog import CatalogService
 from telebill.service.fx import ExchangeRateService
 
 
+@lru_cache(maxsize=1)
+def _demo() -> DemoCatalog:
+    """The demo is deterministic; building it once per process is enough."""
+    return build_demo_catalog()
+
+
+@lru_cache(maxsize=1)
+def _bundled_rates() -> tuple[tuple[date, str, Decimal], ...]:
+    source = files("telebill") / "data" / "ecb-eurofxref.csv"
+    with io.StringIO(source.read_text(encoding="utf-8"), newline="") as fh:
+        return tuple(read_ecb_csv(fh, "ecb-eurofxref.csv"))
+
+
 def load_demo(catalog: CatalogService, fx: ExchangeRateService, effective_from: datetime) -> Iterator[str]:
     """Load decks, plans and exchange rates; yields one line per step. Safe to repeat."""
-    demo = build_demo_catalog()
+    demo = _demo()
     for name, code, content in demo.decks:
         try:
             r = catalog.import_deck(name, currency(code), content, "telebill demo", effective_from)
@@ -30,7 +45,5 @@ def load_demo(catalog: CatalogService, fx: ExchangeRateService, effective_from: 
             yield f"plan {plan.name}: " + "; ".join(t.describe() for t in plan.tiers)
         except Conflict:
             yield f"plan {plan.name}: already exists"
-    source = files("telebill") / "data" / "ecb-eurofxref.csv"
-    with io.StringIO(source.read_text(encoding="utf-8"), newline="") as fh:
-        count = fx.import_rates(read_ecb_csv(fh, "ecb-eurofxref.csv"))
+    count = fx.import_rates(_bundled_rates())
     yield f"exchange rates: {count} ECB reference rates"

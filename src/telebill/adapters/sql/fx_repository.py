@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Connection, delete, func, insert, select, tuple_
+from sqlalchemy import Connection, delete, func, insert, select
 
 from telebill.adapters.sql.account_tables import fx_rates
 
@@ -16,11 +16,15 @@ class SqlFxRepository:
         self.conn = conn
 
     def replace(self, rates: Sequence[tuple[date, str, Decimal]]) -> int:
-        """Store `rates`, replacing any stored rate of the same day and currency."""
-        keys = [(d, c) for d, c, _ in rates]
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            self.conn.execute(delete(fx_rates).where(tuple_(fx_rates.c.day, fx_rates.c.currency).in_(chunk)))
+        """Store `rates`. For every day and currency the import covers, what was stored is
+        replaced (a currency the new file lists as N/A on such a day is dropped for that day)."""
+        days = sorted({d for d, _, _ in rates})
+        codes = sorted({c for _, c, _ in rates})
+        for start in range(0, len(days), 500):
+            chunk = days[start : start + 500]
+            self.conn.execute(
+                delete(fx_rates).where(fx_rates.c.day.in_(chunk), fx_rates.c.currency.in_(codes))
+            )
         rows = [{"day": d, "currency": c, "per_eur": v} for d, c, v in rates]
         for start in range(0, len(rows), 5000):
             self.conn.execute(insert(fx_rates), rows[start : start + 5000])
