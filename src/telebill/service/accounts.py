@@ -19,6 +19,7 @@ from telebill.service.ports import Clock, JwtKeys, UnitOfWorkFactory
 from telebill.service.ttl_cache import TtlCache
 
 _DUMMY_HASH = hashlib.sha256(b"no such credential").hexdigest()
+_MAX_ACCOUNT_NUMBER = 2**31 - 1  # account numbers are 32-bit integers in the database
 
 
 def hash_secret(secret: str) -> str:
@@ -183,7 +184,7 @@ class AccountService:
         iss = str(claims.get("iss", ""))
         if iss in ("0", str(owner.number)):
             return Principal(owner, cred.key.role, cred.key.sid)
-        if iss.isascii() and iss.isdigit():
+        if iss.isascii() and iss.isdigit() and int(iss) <= _MAX_ACCOUNT_NUMBER:
             with self._uow() as uow:
                 child = uow.accounts.by_number(int(iss))
             if child is not None and child.parent_sid == owner.sid and child.active:

@@ -86,7 +86,8 @@ class PriceView:
                 return self.decks[tier.deck]
         return self.decks[self.plan.tiers[-1].deck]
 
-    def _priced(self, entry: VoiceRate) -> PricedRate:
+    def priced(self, entry: VoiceRate) -> PricedRate:
+        """`entry` as this account pays it: the plan's override applied, then converted."""
         price = entry.tariff.current_price
         override = self.plan.override_for(entry.prefix)
         if override is not None and not (entry.tariff.free or entry.tariff.blocked):
@@ -109,7 +110,7 @@ class PriceView:
         """Outbound prices to `iso`, grouped like Twilio's `outbound_prefix_prices`."""
         deck = self.list_deck
         rows = deck.voice.rows_for_country(iso)
-        return group_prices(self._priced(deck.voice.entry(int(r))) for r in rows)
+        return group_prices(self.priced(deck.voice.entry(int(r))) for r in rows)
 
     def inbound_country(self, iso: str) -> list[tuple[InboundType, Decimal, Decimal]]:
         """Inbound per-minute prices by number type (the `ALL` caller price of each type)."""
@@ -161,7 +162,7 @@ class PriceView:
             raise NoPrice(destination.e164, None, f"deck {deck.label}")
         rows = np.flatnonzero(deck.voice.dest_key == deck.index.tree.keys[node])
         entries = sorted((deck.voice.entry(int(r)) for r in rows), key=lambda e: e.origin)
-        return [self._priced(e) for e in entries]
+        return [self.priced(e) for e in entries]
 
     def inbound_for(self, called: PhoneNumber, caller: PhoneNumber | None) -> InboundPrice | None:
         try:
@@ -192,7 +193,7 @@ class PriceView:
             ids = [i for i, d in enumerate(table.destinations) if lowered in d.friendly_name.casefold()]
             rows = np.flatnonzero(np.isin(table.destination_id, ids)).tolist()
         rows.sort(key=lambda r: (int(table.dest_key[r]), int(table.origin[r])))
-        return [self._priced(table.entry(r)) for r in rows[:limit]]
+        return [self.priced(table.entry(r)) for r in rows[:limit]]
 
     def rates_from(self, origin: PhoneNumber) -> list[PricedRate]:
         """The price from `origin` to every destination prefix of the plan's decks."""

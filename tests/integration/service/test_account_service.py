@@ -121,3 +121,11 @@ def test_jwt_keys_accept_the_owner_zero_or_a_sub_account_as_issuer(container: Co
 def test_nobody_is_operator_unless_configured(container: Container) -> None:
     assert not container.accounts.is_operator("")
     assert not container.accounts.is_operator("anything")
+
+
+def test_a_jwt_issuer_beyond_any_account_number_is_refused_not_a_crash(container: Container) -> None:
+    owner = container.accounts.create_account("owner", currency("USD"))
+    key = container.accounts.create_key(owner.account.sid, Role.ADMIN, KeyKind.JWT)
+    assert key.private_key_pem is not None
+    with pytest.raises(Unauthenticated):
+        container.accounts.authenticate_jwt(_token(key.private_key_pem, key.key.sid, "99999999999999"))
