@@ -78,3 +78,16 @@ class Forbidden(TelebillError):
 
 class NoRate(TelebillError, LookupError):
     """No exchange rate is known for a currency pair on a date."""
+
+
+class IdempotencyConflict(Conflict):
+    """An idempotency key was replayed with a different request."""
+
+
+class InsufficientFunds(TelebillError):
+    """The transfer would take an account below what its policy allows."""
+
+
+class RetryableConflict(TelebillError):
+    """A concurrent transaction won a race (a duplicate key, a serialization failure);
+    running the use case again sees its result."""

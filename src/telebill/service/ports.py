@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
@@ -11,6 +12,7 @@ from typing import Protocol, Self, runtime_checkable
 from telebill.domain.accounts import Account, ApiKey
 from telebill.domain.catalog.deck import DeckContent, DeckVersion
 from telebill.domain.catalog.plans import PricePlan
+from telebill.domain.ledger import AccountKind, Balance, Leg, TransferKind
 from telebill.domain.money import Currency
 
 
@@ -122,6 +124,9 @@ class UnitOfWork(Protocol):
     @property
     def fx(self) -> FxRepository: ...
 
+    @property
+    def ledger(self) -> LedgerRepository: ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(
@@ -136,3 +141,77 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerAccountRow:
+    id: int
+    code: str
+    kind: AccountKind
+    currency: str
+    owner_sid: str | None
+    balance: Balance
+
+
+@dataclass(frozen=True, slots=True)
+class TransferRow:
+    id: int
+    idempotency_key: str
+    request_hash: str
+    kind: TransferKind
+    debit_account_id: int
+    credit_account_id: int
+    amount: int
+    currency: str
+    pending_id: int | None
+    expires_at: datetime | None
+    created_at: datetime
+    reference: str
+    fx_rate: Decimal | None
+
+
+class LedgerRepository(Protocol):
+    def account_by_code(self, code: str) -> LedgerAccountRow | None: ...
+
+    def accounts_of_owner(self, owner_sid: str) -> list[LedgerAccountRow]: ...
+
+    def create_account(self, code: str, kind: AccountKind, currency: str, owner_sid: str | None) -> int: ...
+
+    def lock(self, account_ids: Iterable[int]) -> dict[int, LedgerAccountRow]: ...
+
+    def set_balance(self, account_id: int, balance: Balance) -> None: ...
+
+    def transfer_by_key(self, key: str) -> TransferRow | None: ...
+
+    def transfer(self, transfer_id: int) -> TransferRow | None: ...
+
+    def settlement_of(self, pending_id: int) -> TransferRow | None: ...
+
+    def insert_transfer(
+        self,
+        key: str,
+        request_hash: str,
+        kind: TransferKind,
+        debit_account_id: int,
+        credit_account_id: int,
+        amount: int,
+        currency: str,
+        pending_id: int | None,
+        expires_at: datetime | None,
+        created_at: datetime,
+        reference: str,
+        fx_rate: Decimal | None,
+        legs: Sequence[Leg],
+    ) -> int: ...
+
+    def expired_holds(self, now: datetime, limit: int) -> list[TransferRow]: ...
+
+    def unbalanced_transfers(self) -> list[int]: ...
+
+    def folded_balances(self) -> dict[int, Balance]: ...
+
+    def cached_balances(self) -> dict[int, Balance]: ...
+
+    def orphan_postings(self) -> int: ...
+
+    def transfers_without_postings(self) -> int: ...

@@ -1,7 +1,8 @@
 """Engines for the two supported databases, with the connection settings each needs.
 
 SQLite is the embedded default: WAL journal, a busy timeout so a second writer waits
-instead of failing, and foreign keys switched on (SQLite leaves them off by default).
+instead of failing, foreign keys switched on (SQLite leaves them off by default), and one
+writer at a time. PostgreSQL runs READ COMMITTED with row locks where money moves.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 
@@ -20,14 +21,24 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN (pysqlite would defer it to the first write).
+    dbapi_conn.isolation_level = None
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _sqlite_begin_immediate(conn: Connection) -> None:
+    """Every transaction takes SQLite's write lock up front: a read-check-write (is there
+    credit left?) then cannot interleave with another writer, and a second writer waits
+    (busy timeout) instead of failing when it tries to upgrade its lock."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE")

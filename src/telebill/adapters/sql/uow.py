@@ -6,16 +6,20 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from telebill.adapters.sql.account_repository import SqlAccountRepository
 from telebill.adapters.sql.catalog_repository import SqlCatalogRepository
 from telebill.adapters.sql.fx_repository import SqlFxRepository
+from telebill.adapters.sql.ledger_repository import SqlLedgerRepository
+from telebill.domain.errors import RetryableConflict
 
 
 class SqlUnitOfWork:
     catalog: SqlCatalogRepository
     accounts: SqlAccountRepository
     fx: SqlFxRepository
+    ledger: SqlLedgerRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -27,6 +31,7 @@ class SqlUnitOfWork:
         self.catalog = SqlCatalogRepository(self._conn)
         self.accounts = SqlAccountRepository(self._conn)
         self.fx = SqlFxRepository(self._conn)
+        self.ledger = SqlLedgerRepository(self._conn)
         return self
 
     def __exit__(
@@ -42,10 +47,28 @@ class SqlUnitOfWork:
         finally:
             self._conn.close()
             self._conn = None
+        if isinstance(exc, DBAPIError):
+            translated = _retryable(exc)
+            if translated is not exc:
+                raise translated from exc
 
     def commit(self) -> None:
         assert self._conn is not None
-        self._conn.commit()
+        try:
+            self._conn.commit()
+        except DBAPIError as exc:
+            raise _retryable(exc) from exc
+
+
+def _retryable(exc: DBAPIError) -> Exception:
+    """Races lost to a concurrent transaction become RetryableConflict (the service runs the
+    use case again and sees the winner's result); anything else propagates unchanged."""
+    if isinstance(exc, IntegrityError):
+        return RetryableConflict(f"concurrent write: {exc.orig}")
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if code in ("40001", "40P01"):  # serialization failure, deadlock detected
+        return RetryableConflict(f"concurrent write: {exc.orig}")
+    return exc
 
 
 class SqlUnitOfWorkFactory:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-import telebill.adapters.sql.account_tables  # noqa: F401  (registers the tables)
+# imported for their side effect: they register their tables on `metadata`
 from telebill.adapters.sql.tables import metadata
 
 engine = context.config.attributes.get("engine")

@@ -1,0 +1,236 @@
+"""SQL mapping of the ledger: accounts with cached balances, transfers and postings.
+
+`lock` takes row locks on PostgreSQL (`SELECT ... FOR UPDATE`, in id order so two
+transfers never deadlock on each other); on SQLite the whole transaction already holds
+the database's write lock (`BEGIN IMMEDIATE`, see engine.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, case, func, insert, select, update
+from sqlalchemy.sql import Select
+
+from telebill.adapters.sql.billing_tables import ledger_accounts, postings, transfers
+from telebill.domain.ledger import AccountKind, Balance, Leg, TransferKind
+from telebill.service.ports import LedgerAccountRow, TransferRow
+
+
+def _transfer(row: Any) -> TransferRow:
+    return TransferRow(
+        id=int(row.id),
+        idempotency_key=row.idempotency_key,
+        request_hash=row.request_hash,
+        kind=TransferKind(row.kind),
+        debit_account_id=int(row.debit_account_id),
+        credit_account_id=int(row.credit_account_id),
+        amount=int(row.amount),
+        currency=row.currency,
+        pending_id=int(row.pending_id) if row.pending_id is not None else None,
+        expires_at=row.expires_at,
+        created_at=row.created_at,
+        reference=row.reference,
+        fx_rate=row.fx_rate,
+    )
+
+
+def _account(row: Any) -> LedgerAccountRow:
+    return LedgerAccountRow(
+        id=int(row.id),
+        code=row.code,
+        kind=AccountKind(row.kind),
+        currency=row.currency,
+        owner_sid=row.owner_sid,
+        balance=Balance(
+            int(row.debits_posted), int(row.credits_posted), int(row.debits_pending), int(row.credits_pending)
+        ),
+    )
+
+
+class SqlLedgerRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def account_by_code(self, code: str) -> LedgerAccountRow | None:
+        row = self.conn.execute(select(ledger_accounts).where(ledger_accounts.c.code == code)).one_or_none()
+        return _account(row) if row else None
+
+    def accounts_of_owner(self, owner_sid: str) -> list[LedgerAccountRow]:
+        rows = self.conn.execute(
+            select(ledger_accounts)
+            .where(ledger_accounts.c.owner_sid == owner_sid)
+            .order_by(ledger_accounts.c.id)
+        )
+        return [_account(r) for r in rows]
+
+    def create_account(self, code: str, kind: AccountKind, currency: str, owner_sid: str | None) -> int:
+        new_id = self.conn.scalar(
+            insert(ledger_accounts)
+            .values(
+                code=code,
+                kind=kind.value,
+                currency=currency,
+                owner_sid=owner_sid,
+                debits_posted=0,
+                credits_posted=0,
+                debits_pending=0,
+                credits_pending=0,
+            )
+            .returning(ledger_accounts.c.id)
+        )
+        assert new_id is not None
+        return int(new_id)
+
+    def lock(self, account_ids: Iterable[int]) -> dict[int, LedgerAccountRow]:
+        ids = sorted(set(account_ids))
+        query: Select[Any] = (
+            select(ledger_accounts).where(ledger_accounts.c.id.in_(ids)).order_by(ledger_accounts.c.id)
+        )
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        return {int(r.id): _account(r) for r in self.conn.execute(query)}
+
+    def set_balance(self, account_id: int, balance: Balance) -> None:
+        self.conn.execute(
+            update(ledger_accounts)
+            .where(ledger_accounts.c.id == account_id)
+            .values(
+                debits_posted=balance.debits_posted,
+                credits_posted=balance.credits_posted,
+                debits_pending=balance.debits_pending,
+                credits_pending=balance.credits_pending,
+            )
+        )
+
+    def transfer_by_key(self, key: str) -> TransferRow | None:
+        row = self.conn.execute(select(transfers).where(transfers.c.idempotency_key == key)).one_or_none()
+        return _transfer(row) if row else None
+
+    def transfer(self, transfer_id: int) -> TransferRow | None:
+        row = self.conn.execute(select(transfers).where(transfers.c.id == transfer_id)).one_or_none()
+        return _transfer(row) if row else None
+
+    def settlement_of(self, pending_id: int) -> TransferRow | None:
+        row = self.conn.execute(select(transfers).where(transfers.c.pending_id == pending_id)).one_or_none()
+        return _transfer(row) if row else None
+
+    def insert_transfer(
+        self,
+        key: str,
+        request_hash: str,
+        kind: TransferKind,
+        debit_account_id: int,
+        credit_account_id: int,
+        amount: int,
+        currency: str,
+        pending_id: int | None,
+        expires_at: datetime | None,
+        created_at: datetime,
+        reference: str,
+        fx_rate: Decimal | None,
+        legs: Sequence[Leg],
+    ) -> int:
+        new_id = self.conn.scalar(
+            insert(transfers)
+            .values(
+                idempotency_key=key,
+                request_hash=request_hash,
+                kind=kind.value,
+                debit_account_id=debit_account_id,
+                credit_account_id=credit_account_id,
+                amount=amount,
+                currency=currency,
+                pending_id=pending_id,
+                expires_at=expires_at,
+                created_at=created_at,
+                reference=reference[:200],
+                fx_rate=fx_rate,
+            )
+            .returning(transfers.c.id)
+        )
+        assert new_id is not None
+        self.conn.execute(
+            insert(postings),
+            [
+                {
+                    "transfer_id": new_id,
+                    "account_id": leg.account_id,
+                    "debit": leg.debit,
+                    "pending": leg.pending,
+                    "amount": leg.amount,
+                }
+                for leg in legs
+            ],
+        )
+        return int(new_id)
+
+    def expired_holds(self, now: datetime, limit: int) -> list[TransferRow]:
+        settled = select(transfers.c.pending_id).where(transfers.c.pending_id.is_not(None))
+        rows = self.conn.execute(
+            select(transfers)
+            .where(
+                transfers.c.kind == TransferKind.PENDING.value,
+                transfers.c.expires_at <= now,
+                transfers.c.id.not_in(settled),
+            )
+            .order_by(transfers.c.id)
+            .limit(limit)
+        )
+        return [_transfer(r) for r in rows]
+
+    # -- verification ---------------------------------------------------------------------
+
+    def unbalanced_transfers(self) -> list[int]:
+        signed = func.sum(case((postings.c.debit, postings.c.amount), else_=-postings.c.amount))
+        rows = self.conn.execute(
+            select(postings.c.transfer_id)
+            .group_by(postings.c.transfer_id, postings.c.pending)
+            .having(signed != 0)
+        )
+        return sorted({int(r[0]) for r in rows})
+
+    def folded_balances(self) -> dict[int, Balance]:
+        rows = self.conn.execute(
+            select(
+                postings.c.account_id, postings.c.debit, postings.c.pending, func.sum(postings.c.amount)
+            ).group_by(postings.c.account_id, postings.c.debit, postings.c.pending)
+        )
+        out: dict[int, dict[tuple[bool, bool], int]] = {}
+        for account_id, debit, pending, total in rows:
+            out.setdefault(int(account_id), {})[(bool(debit), bool(pending))] = int(total)
+        return {
+            a: Balance(
+                v.get((True, False), 0),
+                v.get((False, False), 0),
+                v.get((True, True), 0),
+                v.get((False, True), 0),
+            )
+            for a, v in out.items()
+        }
+
+    def cached_balances(self) -> dict[int, Balance]:
+        return {a.id: a.balance for a in (_account(r) for r in self.conn.execute(select(ledger_accounts)))}
+
+    def orphan_postings(self) -> int:
+        return int(
+            self.conn.scalar(
+                select(func.count())
+                .select_from(postings.outerjoin(transfers, transfers.c.id == postings.c.transfer_id))
+                .where(transfers.c.id.is_(None))
+            )
+            or 0
+        )
+
+    def transfers_without_postings(self) -> int:
+        return int(
+            self.conn.scalar(
+                select(func.count())
+                .select_from(transfers.outerjoin(postings, and_(postings.c.transfer_id == transfers.c.id)))
+                .where(postings.c.id.is_(None))
+            )
+            or 0
+        )

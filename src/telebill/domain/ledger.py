@@ -1,0 +1,129 @@
+"""The ledger: double-entry, append-only, in integer micros, with two-phase transfers.
+
+Every movement of money is a transfer from one ledger account (debited) to another
+(credited), of a positive amount in one currency. A *pending* transfer reserves the amount
+(a hold) without moving it; it is later *posted* (all or part) or *voided*, each by a new
+transfer that names it. Nothing is ever updated or deleted: a correction is a new transfer.
+
+Balances follow TigerBeetle's model: each account keeps debits and credits, posted and
+pending. A customer's credit account is credit-normal (we owe the customer): its balance
+is `credits_posted - debits_posted`, and what the customer can still spend is that minus
+`debits_pending`, plus the credit limit of its negative-balance policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import Enum
+
+from telebill.domain.errors import InvalidInput
+
+
+class AccountKind(Enum):
+    CUSTOMER_CREDIT = "customer_credit"  # prepaid credit a customer can spend
+    REVENUE = "revenue"  # one per service (voice, sms, numbers, ...)
+    TAX_PAYABLE = "tax_payable"
+    PAYMENTS_CLEARING = "payments_clearing"  # money received, not yet settled
+    FX_BROKERAGE = "fx_brokerage"  # one per currency: where conversions cross
+
+
+class TransferKind(Enum):
+    POSTED = "posted"  # moves money now
+    PENDING = "pending"  # reserves money (a hold)
+    POST_PENDING = "post_pending"  # settles part or all of a hold
+    VOID_PENDING = "void_pending"  # releases a hold
+    EXPIRE_PENDING = "expire_pending"  # releases a hold that outlived its timeout
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """Debits and credits of one ledger account, posted and pending, in micros."""
+
+    debits_posted: int = 0
+    credits_posted: int = 0
+    debits_pending: int = 0
+    credits_pending: int = 0
+
+    @property
+    def credit_balance(self) -> int:
+        """Posted balance of a credit-normal account."""
+        return self.credits_posted - self.debits_posted
+
+    @property
+    def credit_available(self) -> int:
+        """Posted balance less the holds placed on it."""
+        return self.credit_balance - self.debits_pending
+
+    def debit(self, amount: int, pending: bool) -> Balance:
+        if pending:
+            return replace(self, debits_pending=self.debits_pending + amount)
+        return replace(self, debits_posted=self.debits_posted + amount)
+
+    def credit(self, amount: int, pending: bool) -> Balance:
+        if pending:
+            return replace(self, credits_pending=self.credits_pending + amount)
+        return replace(self, credits_posted=self.credits_posted + amount)
+
+    def release(self, debit_side: bool, amount: int) -> Balance:
+        """Take `amount` out of pending (the hold is posted or voided)."""
+        if debit_side:
+            return replace(self, debits_pending=self.debits_pending - amount)
+        return replace(self, credits_pending=self.credits_pending - amount)
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One side of a transfer on one account. Pending legs may be negative: a release."""
+
+    account_id: int
+    debit: bool
+    amount: int
+    pending: bool
+
+
+def legs_of(
+    kind: TransferKind,
+    debit_account: int,
+    credit_account: int,
+    amount: int,
+    pending_amount: int = 0,
+) -> list[Leg]:
+    """The postings a transfer writes. For POST_PENDING, `amount` is what is posted and
+    `pending_amount` the hold it settles (the rest of the hold is released)."""
+    moves_now = kind in (TransferKind.POSTED, TransferKind.PENDING)
+    if amount < 0 or (moves_now and amount == 0):
+        raise InvalidInput(f"amount must be positive, got {amount}")
+    if debit_account == credit_account:
+        raise InvalidInput("a transfer needs two different accounts")
+    if kind is TransferKind.POSTED:
+        return [Leg(debit_account, True, amount, False), Leg(credit_account, False, amount, False)]
+    if kind is TransferKind.PENDING:
+        return [Leg(debit_account, True, amount, True), Leg(credit_account, False, amount, True)]
+    legs = [
+        Leg(debit_account, True, -pending_amount, True),
+        Leg(credit_account, False, -pending_amount, True),
+    ]
+    if kind is TransferKind.POST_PENDING:
+        if amount > pending_amount:
+            raise InvalidInput(f"cannot post {amount} of a hold of {pending_amount}")
+        if amount:
+            legs += [Leg(debit_account, True, amount, False), Leg(credit_account, False, amount, False)]
+    return legs
+
+
+def apply(balance: Balance, leg: Leg) -> Balance:
+    if leg.pending:
+        if leg.amount < 0:
+            return balance.release(leg.debit, -leg.amount)
+        return balance.debit(leg.amount, True) if leg.debit else balance.credit(leg.amount, True)
+    return balance.debit(leg.amount, False) if leg.debit else balance.credit(leg.amount, False)
+
+
+def legs_balance(legs: list[Leg]) -> bool:
+    """Double entry: the debit legs and the credit legs of a transfer are equal, per phase."""
+    for pending in (False, True):
+        debits = sum(leg.amount for leg in legs if leg.debit and leg.pending is pending)
+        credits = sum(leg.amount for leg in legs if not leg.debit and leg.pending is pending)
+        if debits != credits:
+            return False
+    return True

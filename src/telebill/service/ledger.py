@@ -1,0 +1,168 @@
+"""Ledger use cases, run inside the caller's unit of work so that money moves in the same
+transaction as the business change that causes it (a call's state, a payment's record).
+
+Every transfer carries an idempotency key: replaying it with the same content returns the
+original transfer; with different content it is refused (IdempotencyConflict, HTTP 409).
+Accounts are locked in id order before balances are read, checked and written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from telebill.domain.errors import Conflict, IdempotencyConflict, InsufficientFunds, NotFound
+from telebill.domain.ledger import AccountKind, Balance, TransferKind, apply, legs_of
+from telebill.service.ports import LedgerAccountRow, LedgerRepository, TransferRow, UnitOfWorkFactory
+
+
+def customer_credit_code(account_sid: str, currency: str) -> str:
+    return f"customer:{account_sid}:credit:{currency}"
+
+
+def platform_code(kind: AccountKind, currency: str, service: str = "") -> str:
+    suffix = f":{service}" if service else ""
+    return f"platform:{kind.value}{suffix}:{currency}"
+
+
+@dataclass(frozen=True, slots=True)
+class Floor:
+    """A lower bound on a credit-normal account's available balance (posted credit less
+    holds): 0 under `cut_off`, minus the credit limit under `allow_negative`."""
+
+    account_id: int
+    minimum: int
+
+
+class Ledger:
+    def __init__(self, repo: LedgerRepository, now: datetime) -> None:
+        self.repo = repo
+        self.now = now
+
+    def account(
+        self, code: str, kind: AccountKind, currency: str, owner_sid: str | None = None
+    ) -> LedgerAccountRow:
+        found = self.repo.account_by_code(code)
+        if found is None:
+            self.repo.create_account(code, kind, currency, owner_sid)
+            found = self.repo.account_by_code(code)
+        assert found is not None
+        return found
+
+    def customer_credit(self, account_sid: str, currency: str) -> LedgerAccountRow:
+        return self.account(
+            customer_credit_code(account_sid, currency), AccountKind.CUSTOMER_CREDIT, currency, account_sid
+        )
+
+    def platform(self, kind: AccountKind, currency: str, service: str = "") -> LedgerAccountRow:
+        return self.account(platform_code(kind, currency, service), kind, currency)
+
+    def transfer(
+        self,
+        key: str,
+        kind: TransferKind,
+        debit_account_id: int,
+        credit_account_id: int,
+        amount: int,
+        currency: str,
+        reference: str,
+        *,
+        pending_id: int | None = None,
+        expires_at: datetime | None = None,
+        fx_rate: Decimal | None = None,
+        floor: Floor | None = None,
+    ) -> TransferRow:
+        request = {
+            "kind": kind.value,
+            "debit": debit_account_id,
+            "credit": credit_account_id,
+            "amount": amount,
+            "currency": currency,
+            "reference": reference,
+            "pending_id": pending_id,
+        }
+        digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+        existing = self.repo.transfer_by_key(key)
+        if existing is not None:
+            if existing.request_hash != digest:
+                raise IdempotencyConflict(f"idempotency key {key!r} was used for a different transfer")
+            return existing
+        pending_amount = 0
+        if kind in (TransferKind.POST_PENDING, TransferKind.VOID_PENDING, TransferKind.EXPIRE_PENDING):
+            hold = self.repo.transfer(pending_id) if pending_id is not None else None
+            if hold is None or hold.kind is not TransferKind.PENDING:
+                raise NotFound(f"no hold {pending_id}")
+            if self.repo.settlement_of(hold.id) is not None:
+                raise Conflict(f"hold {hold.id} is already settled")
+            if (hold.debit_account_id, hold.credit_account_id) != (debit_account_id, credit_account_id):
+                raise Conflict(f"hold {hold.id} moves money between other accounts")
+            pending_amount = hold.amount
+        legs = legs_of(kind, debit_account_id, credit_account_id, amount, pending_amount)
+        locked = self.repo.lock([debit_account_id, credit_account_id])
+        if len(locked) != 2:
+            raise NotFound("ledger account missing")
+        if locked[debit_account_id].currency != currency or locked[credit_account_id].currency != currency:
+            raise Conflict(f"a {currency} transfer between accounts of other currencies")
+        balances: dict[int, Balance] = {i: a.balance for i, a in locked.items()}
+        for leg in legs:
+            balances[leg.account_id] = apply(balances[leg.account_id], leg)
+        if floor is not None and floor.account_id in balances:
+            before = locked[floor.account_id].balance.credit_available
+            after = balances[floor.account_id].credit_available
+            if after < before and after < floor.minimum:
+                raise InsufficientFunds(
+                    f"transfer of {amount} micros would leave {after} available (floor {floor.minimum})"
+                )
+        for account_id, balance in balances.items():
+            self.repo.set_balance(account_id, balance)
+        new_id = self.repo.insert_transfer(
+            key, digest, kind, debit_account_id, credit_account_id, amount, currency,
+            pending_id, expires_at, self.now, reference, fx_rate, legs,
+        )  # fmt: skip
+        created = self.repo.transfer(new_id)
+        assert created is not None
+        return created
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyReport:
+    transfers_unbalanced: list[int]
+    accounts_mismatched: list[int]
+    orphan_postings: int
+    transfers_without_postings: int
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.transfers_unbalanced
+            or self.accounts_mismatched
+            or self.orphan_postings
+            or self.transfers_without_postings
+        )
+
+
+class LedgerService:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    def verify(self) -> VerifyReport:
+        """Each transfer balances; cached balances equal the fold of postings; no posting
+        without its transfer and no transfer without postings."""
+        with self._uow() as uow:
+            repo = uow.ledger
+            folded = repo.folded_balances()
+            cached = repo.cached_balances()
+            mismatched = sorted(
+                a
+                for a in cached.keys() | folded.keys()
+                if cached.get(a, Balance()) != folded.get(a, Balance())
+            )
+            return VerifyReport(
+                repo.unbalanced_transfers(),
+                mismatched,
+                repo.orphan_postings(),
+                repo.transfers_without_postings(),
+            )
