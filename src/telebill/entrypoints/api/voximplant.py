@@ -13,7 +13,8 @@ exception. Domain errors get their envelope from `app.error_response` (100 unaut
 Voximplant's own clients test for. Prices are written as exact JSON numbers (`0.0120`,
 never through a float).
 
-The methods themselves are in `voximplant_methods`.
+What a call carries is in `voximplant_params`; the methods themselves are in
+`voximplant_prices` (GetResourcePrice) and `voximplant_numbers` (phone numbers, account).
 """
 
 from __future__ import annotations
@@ -32,9 +33,23 @@ from starlette.requests import ClientDisconnect
 from telebill.domain.accounts import Principal
 from telebill.domain.errors import InvalidInput
 from telebill.entrypoints.api.auth import any_principal, container_of
-from telebill.entrypoints.api.voximplant_methods import METHODS, Params, VoxCall
+from telebill.entrypoints.api.voximplant_numbers import (
+    get_account_info,
+    get_phone_number_categories,
+    get_phone_number_regions,
+    get_subscription_price,
+)
+from telebill.entrypoints.api.voximplant_params import Method, Params, VoxCall
+from telebill.entrypoints.api.voximplant_prices import get_resource_price
 
 UNKNOWN_METHOD: Final = 103
+METHODS: Final[Mapping[str, Method]] = {
+    "GetResourcePrice": get_resource_price,
+    "GetSubscriptionPrice": get_subscription_price,
+    "GetPhoneNumberCategories": get_phone_number_categories,
+    "GetPhoneNumberRegions": get_phone_number_regions,
+    "GetAccountInfo": get_account_info,
+}
 
 router = APIRouter(prefix="/platform_api", tags=["voximplant"])
 Caller = Annotated[Principal, Depends(any_principal)]
