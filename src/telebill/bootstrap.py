@@ -8,14 +8,19 @@ from sqlalchemy import Engine
 
 from telebill.adapters.clock import SystemClock
 from telebill.adapters.jwt_keys import RsaJwtKeys
+from telebill.adapters.payments import ManualPayments
 from telebill.adapters.sql.engine import make_engine
 from telebill.adapters.sql.migrate import upgrade
 from telebill.adapters.sql.uow import SqlUnitOfWorkFactory
 from telebill.config import Settings
 from telebill.service.accounts import AccountService
 from telebill.service.catalog import CatalogService
+from telebill.service.charging import ChargingService
+from telebill.service.credits import CreditService
 from telebill.service.fx import ExchangeRateService
-from telebill.service.ports import Clock
+from telebill.service.ledger import LedgerService
+from telebill.service.lines import LineService
+from telebill.service.ports import Clock, PaymentProvider
 from telebill.service.pricing import PricingService
 
 
@@ -28,6 +33,10 @@ class Container:
     accounts: AccountService
     fx: ExchangeRateService
     pricing: PricingService
+    ledger: LedgerService
+    credits: CreditService
+    charging: ChargingService
+    lines: LineService
 
     def migrate(self) -> None:
         upgrade(self.engine)
@@ -36,7 +45,9 @@ class Container:
         self.engine.dispose()
 
 
-def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> Container:
+def bootstrap(
+    settings: Settings | None = None, clock: Clock | None = None, payments: PaymentProvider | None = None
+) -> Container:
     settings = settings or Settings()
     engine = make_engine(settings.resolved_database_url)
     clock = clock or SystemClock()
@@ -44,4 +55,10 @@ def bootstrap(settings: Settings | None = None, clock: Clock | None = None) -> C
     accounts = AccountService(uow, clock, RsaJwtKeys(), settings.operator_token_hash)
     catalog = CatalogService(uow, clock)
     fx = ExchangeRateService(uow)
-    return Container(settings, engine, clock, catalog, accounts, fx, PricingService(catalog, fx, clock))
+    pricing = PricingService(catalog, fx, clock)
+    credits = CreditService(uow, clock, payments or ManualPayments(), settings.billing_identity_currencies)
+    charging = ChargingService(uow, clock, pricing, settings.charging_interval_s, settings.hold_timeout_s)
+    return Container(
+        settings, engine, clock, catalog, accounts, fx, pricing, LedgerService(uow), credits, charging,
+        LineService(uow, clock),
+    )  # fmt: skip

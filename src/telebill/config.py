@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     operator_token_sha256: str = ""
     # Base URL clients reach this server at, for absolute paging links; default: the request's.
     public_url: str = ""
+    # Real-time charging: seconds reserved per interval, and how long an unsettled hold lives.
+    charging_interval_s: int = 60
+    hold_timeout_s: int = 4 * 3600 + 600
+    # Accounts in these currencies need a billing address or VAT number to add funds.
+    billing_identity_currencies: frozenset[str] = frozenset({"USD", "EUR"})
 
     @property
     def operator_token_hash(self) -> str | None:

@@ -305,8 +305,7 @@ def _sms() -> tuple[SmsPrice, ...]:
 
 def _numbers() -> tuple[NumberPrice, ...]:
     return tuple(
-        NumberPrice(c, cat, reg, Decimal(s), Decimal(m), Decimal(bm))
-        for c, cat, reg, s, m, bm in prices.NUMBERS
+        NumberPrice(c, cat, reg, Decimal(s), Decimal(m), Decimal(bm)) for c, cat, reg, s, m, bm in prices.NUMBERS
     )
 
 

@@ -47,8 +47,7 @@ class Charge:
         q = self.quote
         e = q.entry
         lines = [
-            f"destination {q.destination.e164} ({q.destination.country or '??'}, "
-            f"{q.destination.number_type.value})",
+            f"destination {q.destination.e164} ({q.destination.country or '??'}, {q.destination.number_type.value})",
             f"origin {q.origin.e164 if q.origin else 'unknown'}",
             f"tier {q.tier.describe()}; deck {q.deck.label}",
             f"entry prefix {e.prefix} from {e.origin}: {e.friendly_name}",

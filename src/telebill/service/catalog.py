@@ -168,12 +168,8 @@ class CatalogService:
         lines = []
         for text in numbers:
             try:
-                destination = parse_number(
-                    text, default_country or (origin_number.country if origin_number else None)
-                )
-                lines.append(
-                    PriceLine(text, quote(plan, decks, destination, origin_number), None, origin_number)
-                )
+                destination = parse_number(text, default_country or (origin_number.country if origin_number else None))
+                lines.append(PriceLine(text, quote(plan, decks, destination, origin_number), None, origin_number))
             except TelebillError as exc:
                 lines.append(PriceLine(text, None, str(exc), origin_number))
         return lines

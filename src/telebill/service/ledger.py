@@ -42,9 +42,7 @@ class Ledger:
         self.repo = repo
         self.now = now
 
-    def account(
-        self, code: str, kind: AccountKind, currency: str, owner_sid: str | None = None
-    ) -> LedgerAccountRow:
+    def account(self, code: str, kind: AccountKind, currency: str, owner_sid: str | None = None) -> LedgerAccountRow:
         found = self.repo.account_by_code(code)
         if found is None:
             self.repo.create_account(code, kind, currency, owner_sid)
@@ -156,9 +154,7 @@ class LedgerService:
             folded = repo.folded_balances()
             cached = repo.cached_balances()
             mismatched = sorted(
-                a
-                for a in cached.keys() | folded.keys()
-                if cached.get(a, Balance()) != folded.get(a, Balance())
+                a for a in cached.keys() | folded.keys() if cached.get(a, Balance()) != folded.get(a, Balance())
             )
             return VerifyReport(
                 repo.unbalanced_transfers(),

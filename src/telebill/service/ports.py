@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import Any, Protocol, Self, runtime_checkable
 
 from telebill.domain.accounts import Account, ApiKey
 from telebill.domain.catalog.deck import DeckContent, DeckVersion
 from telebill.domain.catalog.plans import PricePlan
 from telebill.domain.ledger import AccountKind, Balance, Leg, TransferKind
 from telebill.domain.money import Currency
+from telebill.domain.prepaid import BillingSettings
 
 
 class Clock(Protocol):
@@ -127,6 +128,9 @@ class UnitOfWork(Protocol):
     @property
     def ledger(self) -> LedgerRepository: ...
 
+    @property
+    def billing(self) -> BillingRepository: ...
+
     def __enter__(self) -> Self: ...
 
     def __exit__(
@@ -215,3 +219,137 @@ class LedgerRepository(Protocol):
     def orphan_postings(self) -> int: ...
 
     def transfers_without_postings(self) -> int: ...
+
+
+@dataclass(slots=True)
+class CallRow:
+    """A call as charged: its tariff frozen at authorisation and its progress."""
+
+    account_sid: str
+    call_id: str
+    request_hash: str
+    origin: str
+    destination: str
+    direction: str
+    kind: str
+    status: str
+    reason: str
+    currency: str
+    deck_currency: str
+    price_per_minute: Decimal
+    initial_s: int
+    subsequent_s: int
+    connection_fee: Decimal
+    rounding: str
+    fx_rate: Decimal
+    free: bool
+    matched_prefix: str
+    friendly_name: str
+    deck: str
+    granted_until_s: int
+    used_s: int
+    charged: int
+    hold_transfer_id: int | None
+    usage_seq: int
+    duration_s: int | None
+    billed_s: int | None
+    answered: bool | None
+    created_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LineRow:
+    e164: str
+    account_sid: str
+    international_calling: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRow:
+    id: int | None
+    account_sid: str
+    idempotency_key: str
+    request_hash: str
+    amount: int
+    currency: str
+    provider: str
+    status: str
+    provider_reference: str
+    reason: str
+    transfer_id: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    account_sid: str
+    topic: str
+    dedupe_key: str
+    payload: dict[str, object]
+    created_at: datetime
+    attempts: int
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    failed_at: datetime | None
+    last_error: str
+
+
+class BillingRepository(Protocol):
+    def settings(self, account_sid: str, lock: bool = False) -> BillingSettings | None: ...
+
+    def save_settings(self, account_sid: str, settings: BillingSettings) -> None: ...
+
+    def payment_by_key(self, key: str) -> PaymentRow | None: ...
+
+    def add_payment(self, payment: PaymentRow) -> None: ...
+
+    def enqueue(
+        self, account_sid: str, topic: str, dedupe_key: str, payload: dict[str, Any], now: datetime
+    ) -> bool: ...
+
+    def due(self, now: datetime, limit: int) -> list[OutboxRow]: ...
+
+    def mark_outbox(self, outbox_id: int, **values: Any) -> None: ...
+
+    def outbox_of(self, account_sid: str) -> list[OutboxRow]: ...
+
+    def call(self, account_sid: str, call_id: str, lock: bool = False) -> CallRow | None: ...
+
+    def add_call(self, call: CallRow) -> None: ...
+
+    def update_call(self, call: CallRow) -> None: ...
+
+    def calls_of(self, account_sid: str, limit: int, before: datetime | None = None) -> list[CallRow]: ...
+
+    def all_calls(self, account_sid: str) -> list[CallRow]: ...
+
+    def line(self, e164: str) -> LineRow | None: ...
+
+    def lines_of(self, account_sid: str) -> list[LineRow]: ...
+
+    def add_line(self, line: LineRow) -> None: ...
+
+    def set_international(self, e164: str, enabled: bool) -> None: ...
+
+    def blocks(self, account_sid: str) -> list[tuple[str, str]]: ...
+
+    def add_block(self, account_sid: str, kind: str, value: str, now: datetime) -> None: ...
+
+    def remove_block(self, account_sid: str, kind: str, value: str) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentResult:
+    succeeded: bool
+    provider: str
+    reference: str
+    reason: str = ""
+
+
+class PaymentProvider(Protocol):
+    """Takes money from the customer (card, bank transfer, manual entry)."""
+
+    def charge(self, account_sid: str, amount: Decimal, currency: str, idempotency_key: str) -> PaymentResult: ...

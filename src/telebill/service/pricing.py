@@ -224,9 +224,7 @@ def country_name(iso: str) -> str:
 def group_prices(rates: Iterable[PricedRate]) -> list[PriceGroup]:
     """Group by (name, prices, flags); within a group, entries with the same origin set share
     one record listing all their destination prefixes."""
-    by_price: dict[tuple[str, str, str, bool, bool], dict[str, set[str]]] = defaultdict(
-        lambda: defaultdict(set)
-    )
+    by_price: dict[tuple[str, str, str, bool, bool], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     for r in rates:
         t = r.entry.tariff
         key = (r.entry.friendly_name, str(r.base_price), str(r.current_price), t.free, t.blocked)

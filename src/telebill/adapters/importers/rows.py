@@ -34,9 +34,7 @@ PROGRESS_EVERY: Final = 10_000
 _ORIGINS: Final = {"": ALL, ALL: ALL, ROW: ROW, "all": ALL, "row": ROW}
 
 
-def numbered_rows(
-    reader: Iterator[list[str]], line_num: Callable[[], int]
-) -> Iterator[tuple[int, list[str]]]:
+def numbered_rows(reader: Iterator[list[str]], line_num: Callable[[], int]) -> Iterator[tuple[int, list[str]]]:
     """Non-blank records with the physical line each starts on (a quoted field may span lines)."""
     previous = 0
     for row in reader:

@@ -180,9 +180,7 @@ def content_columns(rows: list[list[str]], fixed: dict[str, int]) -> dict[str, i
     if "prefix" not in roles:
         candidates = [c for c in free if mostly(columns[c], is_prefix)]
         if candidates:
-            roles["prefix"] = max(
-                candidates, key=lambda c: (len(set(columns[c])), sum(map(len, columns[c])), -c)
-            )
+            roles["prefix"] = max(candidates, key=lambda c: (len(set(columns[c])), sum(map(len, columns[c])), -c))
             free.remove(roles["prefix"])
     if "rate" not in roles:
         candidates = [c for c in free if mostly(columns[c], is_decimal)]

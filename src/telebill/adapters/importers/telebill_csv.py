@@ -89,9 +89,7 @@ def read_telebill_csv(stream: TextIO, source: str, progress: Progress | None = N
     except csv.Error as exc:
         raise InvalidRows(source, [*errors, (reader.line_num, f"unreadable CSV: {exc}")]) from None
     voice = finish(source, errors, parser.voice)
-    return DeckContent(
-        voice, tuple(parser.inbound), tuple(parser.sms), tuple(parser.numbers), tuple(parser.resources)
-    )
+    return DeckContent(voice, tuple(parser.inbound), tuple(parser.sms), tuple(parser.numbers), tuple(parser.resources))
 
 
 def _column_order(source: str, line: int, header: list[str]) -> list[int] | None:
@@ -217,9 +215,7 @@ class _TelebillRows:
         """Two prices for the same thing would make the lookup pick one arbitrarily: refuse."""
         first = self._seen.setdefault(key, line)
         if first != line:
-            raise InvalidRate(
-                f"{key[0]} price for {' / '.join(k for k in key[1:] if k)} is already on line {first}"
-            )
+            raise InvalidRate(f"{key[0]} price for {' / '.join(k for k in key[1:] if k)} is already on line {first}")
 
 
 def flag(text: str, field: str) -> bool:

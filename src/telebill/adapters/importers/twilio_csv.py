@@ -91,9 +91,7 @@ def _columns(source: str, line: int, header: list[str]) -> tuple[int, ...]:
     names = [cell.strip().lstrip("\ufeff").strip().lower() for cell in header]
     missing = [name for name in _REQUIRED if name not in names]
     if missing:
-        raise InvalidRows(
-            source, [(line, f"missing column(s) {', '.join(missing)}; expected the header {HEADER}")]
-        )
+        raise InvalidRows(source, [(line, f"missing column(s) {', '.join(missing)}; expected the header {HEADER}")])
     absent = len(header)
     return tuple(names.index(name) if name in names else absent for name in _COLUMNS)
 

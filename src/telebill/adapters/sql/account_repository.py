@@ -72,9 +72,7 @@ class SqlAccountRepository:
         return _account(row) if row else None
 
     def children(self, sid: str) -> list[Account]:
-        rows = self.conn.execute(
-            self._select().where(accounts.c.parent_sid == sid).order_by(accounts.c.number)
-        )
+        rows = self.conn.execute(self._select().where(accounts.c.parent_sid == sid).order_by(accounts.c.number))
         return [_account(r) for r in rows]
 
     def all(self) -> list[Account]:
@@ -105,9 +103,7 @@ class SqlAccountRepository:
         row = self.conn.execute(select(api_keys).where(api_keys.c.sid == sid)).one_or_none()
         if row is None:
             return None
-        key = ApiKey(
-            row.sid, row.account_sid, Role(row.role), KeyKind(row.kind), row.created_at, bool(row.revoked)
-        )
+        key = ApiKey(row.sid, row.account_sid, Role(row.role), KeyKind(row.kind), row.created_at, bool(row.revoked))
         return key, row.secret_hash, row.public_key_pem
 
     def keys(self, account_sid: str) -> list[ApiKey]:
@@ -115,8 +111,7 @@ class SqlAccountRepository:
             select(api_keys).where(api_keys.c.account_sid == account_sid).order_by(api_keys.c.created_at)
         )
         return [
-            ApiKey(r.sid, r.account_sid, Role(r.role), KeyKind(r.kind), r.created_at, bool(r.revoked))
-            for r in rows
+            ApiKey(r.sid, r.account_sid, Role(r.role), KeyKind(r.kind), r.created_at, bool(r.revoked)) for r in rows
         ]
 
     def revoke_key(self, sid: str) -> None:

@@ -198,15 +198,11 @@ class SqlCatalogRepository:
         for r in self.conn.execute(
             select(t.number_prices).where(c.version_id == version_id).order_by(c.country, c.category)
         ):
-            yield NumberPrice(
-                r.country, r.category, r.region, r.setup_price, r.monthly_price, r.base_monthly_price
-            )
+            yield NumberPrice(r.country, r.category, r.region, r.setup_price, r.monthly_price, r.base_monthly_price)
 
     def _resources(self, version_id: int) -> Iterator[ResourcePrice]:
         c = t.resource_prices.c
-        for r in self.conn.execute(
-            select(t.resource_prices).where(c.version_id == version_id).order_by(c.resource)
-        ):
+        for r in self.conn.execute(select(t.resource_prices).where(c.version_id == version_id).order_by(c.resource)):
             yield ResourcePrice(r.resource, r.unit, r.quantity, r.base_price, r.current_price)
 
     def list_decks(self) -> list[tuple[str, str, list[tuple[int, datetime, int]]]]:

@@ -22,9 +22,7 @@ class SqlFxRepository:
         codes = sorted({c for _, c, _ in rates})
         for start in range(0, len(days), 500):
             chunk = days[start : start + 500]
-            self.conn.execute(
-                delete(fx_rates).where(fx_rates.c.day.in_(chunk), fx_rates.c.currency.in_(codes))
-            )
+            self.conn.execute(delete(fx_rates).where(fx_rates.c.day.in_(chunk), fx_rates.c.currency.in_(codes)))
         rows = [{"day": d, "currency": c, "per_eur": v} for d, c, v in rates]
         for start in range(0, len(rows), 5000):
             self.conn.execute(insert(fx_rates), rows[start : start + 5000])
@@ -40,7 +38,5 @@ class SqlFxRepository:
         return (row.day, row.per_eur) if row else None
 
     def span(self) -> tuple[date | None, date | None, int]:
-        row = self.conn.execute(
-            select(func.min(fx_rates.c.day), func.max(fx_rates.c.day), func.count())
-        ).one()
+        row = self.conn.execute(select(func.min(fx_rates.c.day), func.max(fx_rates.c.day), func.count())).one()
         return row[0], row[1], int(row[2])

@@ -61,9 +61,7 @@ class SqlLedgerRepository:
 
     def accounts_of_owner(self, owner_sid: str) -> list[LedgerAccountRow]:
         rows = self.conn.execute(
-            select(ledger_accounts)
-            .where(ledger_accounts.c.owner_sid == owner_sid)
-            .order_by(ledger_accounts.c.id)
+            select(ledger_accounts).where(ledger_accounts.c.owner_sid == owner_sid).order_by(ledger_accounts.c.id)
         )
         return [_account(r) for r in rows]
 
@@ -87,9 +85,7 @@ class SqlLedgerRepository:
 
     def lock(self, account_ids: Iterable[int]) -> dict[int, LedgerAccountRow]:
         ids = sorted(set(account_ids))
-        query: Select[Any] = (
-            select(ledger_accounts).where(ledger_accounts.c.id.in_(ids)).order_by(ledger_accounts.c.id)
-        )
+        query: Select[Any] = select(ledger_accounts).where(ledger_accounts.c.id.in_(ids)).order_by(ledger_accounts.c.id)
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update()
         return {int(r.id): _account(r) for r in self.conn.execute(query)}
@@ -187,17 +183,15 @@ class SqlLedgerRepository:
     def unbalanced_transfers(self) -> list[int]:
         signed = func.sum(case((postings.c.debit, postings.c.amount), else_=-postings.c.amount))
         rows = self.conn.execute(
-            select(postings.c.transfer_id)
-            .group_by(postings.c.transfer_id, postings.c.pending)
-            .having(signed != 0)
+            select(postings.c.transfer_id).group_by(postings.c.transfer_id, postings.c.pending).having(signed != 0)
         )
         return sorted({int(r[0]) for r in rows})
 
     def folded_balances(self) -> dict[int, Balance]:
         rows = self.conn.execute(
-            select(
-                postings.c.account_id, postings.c.debit, postings.c.pending, func.sum(postings.c.amount)
-            ).group_by(postings.c.account_id, postings.c.debit, postings.c.pending)
+            select(postings.c.account_id, postings.c.debit, postings.c.pending, func.sum(postings.c.amount)).group_by(
+                postings.c.account_id, postings.c.debit, postings.c.pending
+            )
         )
         out: dict[int, dict[tuple[bool, bool], int]] = {}
         for account_id, debit, pending, total in rows:

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from telebill.adapters.sql.account_repository import SqlAccountRepository
+from telebill.adapters.sql.billing_repository import SqlBillingRepository
 from telebill.adapters.sql.catalog_repository import SqlCatalogRepository
 from telebill.adapters.sql.fx_repository import SqlFxRepository
 from telebill.adapters.sql.ledger_repository import SqlLedgerRepository
@@ -20,6 +21,7 @@ class SqlUnitOfWork:
     accounts: SqlAccountRepository
     fx: SqlFxRepository
     ledger: SqlLedgerRepository
+    billing: SqlBillingRepository
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -32,6 +34,7 @@ class SqlUnitOfWork:
         self.accounts = SqlAccountRepository(self._conn)
         self.fx = SqlFxRepository(self._conn)
         self.ledger = SqlLedgerRepository(self._conn)
+        self.billing = SqlBillingRepository(self._conn)
         return self
 
     def __exit__(

@@ -97,9 +97,7 @@ class DeckVersion:
 
     @property
     def content(self) -> DeckContent:
-        return DeckContent(
-            self.voice, tuple(self.inbound), tuple(self.sms), tuple(self.numbers), tuple(self.resources)
-        )
+        return DeckContent(self.voice, tuple(self.inbound), tuple(self.sms), tuple(self.numbers), tuple(self.resources))
 
     @property
     def label(self) -> str:

@@ -178,9 +178,7 @@ class VoiceRateTableBuilder:
         if dup:
             first, again = dup[0]
             prefix, origin = digits_of(self._dest[again]), origin_text(self._origin[again])
-            raise InvalidRate(
-                f"row {again + 1} repeats prefix {prefix} from {origin} (first at row {first + 1})"
-            )
+            raise InvalidRate(f"row {again + 1} repeats prefix {prefix} from {origin} (first at row {first + 1})")
         return VoiceRateTable(
             dest_key=np.array(self._dest, dtype=np.int64),
             origin=np.array(self._origin, dtype=np.int64),

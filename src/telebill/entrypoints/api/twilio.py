@@ -31,9 +31,7 @@ router = APIRouter(tags=["twilio"])
 Caller = Annotated[Principal, Depends(basic_principal)]
 IsoCountry = Annotated[str, Path(alias="IsoCountry", description="ISO 3166-1 alpha-2, any case.")]
 DestinationNumber = Annotated[str, Path(alias="DestinationNumber", description="The called number, E.164.")]
-OriginationNumber = Annotated[
-    str | None, Query(alias="OriginationNumber", description="The calling number, E.164.")
-]
+OriginationNumber = Annotated[str | None, Query(alias="OriginationNumber", description="The calling number, E.164.")]
 
 # Our SMS prices do not depend on the type of the sending number, so each outbound price is
 # listed once for every sender type Twilio distinguishes (short codes are not offered).
@@ -266,9 +264,7 @@ def list_phone_number_countries(request: Request, principal: Caller, paging: Pag
 
 
 @router.get("/v1/PhoneNumbers/Countries/{IsoCountry}")
-def fetch_phone_number_country(
-    request: Request, principal: Caller, iso_country: IsoCountry
-) -> dict[str, Any]:
+def fetch_phone_number_country(request: Request, principal: Caller, iso_country: IsoCountry) -> dict[str, Any]:
     """Monthly prices of the phone numbers of a country, by number type."""
     view = _view(request, principal)
     iso = _iso(view, iso_country)

@@ -91,9 +91,7 @@ def page_request(
     page_size: Annotated[
         int | None, Query(alias="PageSize", description="Records per page: default 50, clamped to 1..1000.")
     ] = None,
-    page: Annotated[
-        int | None, Query(alias="Page", ge=0, description="The page index (client state).")
-    ] = None,
+    page: Annotated[int | None, Query(alias="Page", ge=0, description="The page index (client state).")] = None,
     page_token: Annotated[str | None, Query(alias="PageToken", description="From a `meta` page URL.")] = None,
 ) -> PageRequest:
     """The `PageSize`, `Page` and `PageToken` query parameters (a dependency)."""

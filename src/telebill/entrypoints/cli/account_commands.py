@@ -67,12 +67,8 @@ def set_plan(
 def create_key(
     account: Annotated[str, typer.Option("--account", help="Account SID.")],
     role: Annotated[Role, typer.Option("--role", help="admin, manager or member.")] = Role.MEMBER,
-    kind: Annotated[
-        KeyKind, typer.Option("--kind", help="secret (HTTP Basic) or jwt (RS256).")
-    ] = KeyKind.SECRET,
-    out: Annotated[
-        Path | None, typer.Option("--out", help="For --kind jwt: credentials JSON file to write.")
-    ] = None,
+    kind: Annotated[KeyKind, typer.Option("--kind", help="secret (HTTP Basic) or jwt (RS256).")] = KeyKind.SECRET,
+    out: Annotated[Path | None, typer.Option("--out", help="For --kind jwt: credentials JSON file to write.")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Create an API key. The secret (or private key) is shown once, never stored."""

@@ -180,7 +180,5 @@ def demo(
     """Load the demo catalog (decks from public country data, plans `demo`, `demo-discount`)
     and the bundled ECB exchange rates. Running it again changes nothing."""
     with container() as c:
-        for line in load_demo(
-            c.catalog, c.fx, parse_instant(effective_from, "--effective-from") or c.clock.now()
-        ):
+        for line in load_demo(c.catalog, c.fx, parse_instant(effective_from, "--effective-from") or c.clock.now()):
             typer.echo(line)

@@ -40,17 +40,13 @@ def price(
     deck: DeckOpt = None,
     at: AtOpt = None,
     as_json: JsonOpt = False,
-    country: Annotated[
-        str | None, typer.Option("--country", help="Country for numbers in national format.")
-    ] = None,
+    country: Annotated[str | None, typer.Option("--country", help="Country for numbers in national format.")] = None,
 ) -> None:
     """Print the matched entry for each number. Exit status 1 if any number has no price."""
     if numbers == ["-"]:
         numbers = [line.strip() for line in sys.stdin if line.strip()]
     with container() as c:
-        lines = c.catalog.price(
-            numbers, _plan(c.catalog, plan, deck), origin, parse_instant(at, "--at"), country
-        )
+        lines = c.catalog.price(numbers, _plan(c.catalog, plan, deck), origin, parse_instant(at, "--at"), country)
     out = sys.stdout
     for line in lines:
         if as_json:

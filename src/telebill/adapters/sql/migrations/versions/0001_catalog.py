@@ -102,9 +102,7 @@ def upgrade() -> None:
             name=op.f("fk_inbound_prices_version_id_deck_versions"),
             ondelete="CASCADE",
         ),
-        sa.PrimaryKeyConstraint(
-            "version_id", "country", "number_type", "caller", name=op.f("pk_inbound_prices")
-        ),
+        sa.PrimaryKeyConstraint("version_id", "country", "number_type", "caller", name=op.f("pk_inbound_prices")),
     )
     op.create_table(
         "number_prices",
@@ -171,9 +169,7 @@ def upgrade() -> None:
         sa.Column("blocked", sa.Boolean(), nullable=False),
         sa.Column("rounding", sa.String(length=16), nullable=False),
         sa.CheckConstraint("NOT (free AND blocked)", name=op.f("ck_voice_rates_free_or_blocked")),
-        sa.CheckConstraint(
-            "initial_s > 0 AND subsequent_s > 0", name=op.f("ck_voice_rates_positive_increments")
-        ),
+        sa.CheckConstraint("initial_s > 0 AND subsequent_s > 0", name=op.f("ck_voice_rates_positive_increments")),
         sa.ForeignKeyConstraint(
             ["version_id"],
             ["deck_versions.id"],

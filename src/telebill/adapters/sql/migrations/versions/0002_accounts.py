@@ -31,12 +31,8 @@ def upgrade() -> None:
         sa.Column("auth_token_hash", sa.String(length=64), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", telebill.adapters.sql.types.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["parent_sid"], ["accounts.sid"], name=op.f("fk_accounts_parent_sid_accounts")
-        ),
-        sa.ForeignKeyConstraint(
-            ["plan_id"], ["price_plans.id"], name=op.f("fk_accounts_plan_id_price_plans")
-        ),
+        sa.ForeignKeyConstraint(["parent_sid"], ["accounts.sid"], name=op.f("fk_accounts_parent_sid_accounts")),
+        sa.ForeignKeyConstraint(["plan_id"], ["price_plans.id"], name=op.f("fk_accounts_plan_id_price_plans")),
         sa.PrimaryKeyConstraint("number", name=op.f("pk_accounts")),
         sa.UniqueConstraint("sid", name=op.f("uq_accounts_sid")),
     )
@@ -53,9 +49,7 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "(secret_hash IS NULL) <> (public_key_pem IS NULL)", name=op.f("ck_api_keys_one_credential")
         ),
-        sa.ForeignKeyConstraint(
-            ["account_sid"], ["accounts.sid"], name=op.f("fk_api_keys_account_sid_accounts")
-        ),
+        sa.ForeignKeyConstraint(["account_sid"], ["accounts.sid"], name=op.f("fk_api_keys_account_sid_accounts")),
         sa.PrimaryKeyConstraint("sid", name=op.f("pk_api_keys")),
     )
     with op.batch_alter_table("api_keys", schema=None) as batch_op:

@@ -83,9 +83,7 @@ def upgrade() -> None:
             "debits_posted >= 0 AND credits_posted >= 0 AND debits_pending >= 0 AND credits_pending >= 0",
             name=op.f("ck_ledger_accounts_non_negative"),
         ),
-        sa.ForeignKeyConstraint(
-            ["owner_sid"], ["accounts.sid"], name=op.f("fk_ledger_accounts_owner_sid_accounts")
-        ),
+        sa.ForeignKeyConstraint(["owner_sid"], ["accounts.sid"], name=op.f("fk_ledger_accounts_owner_sid_accounts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_accounts")),
         sa.UniqueConstraint("code", name=op.f("uq_ledger_accounts_code")),
     )
@@ -94,9 +92,7 @@ def upgrade() -> None:
 
     op.create_table(
         "outbox",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("account_sid", sa.String(length=34), nullable=False),
         sa.Column("topic", sa.String(length=40), nullable=False),
         sa.Column("dedupe_key", sa.String(length=200), nullable=False),
@@ -107,9 +103,7 @@ def upgrade() -> None:
         sa.Column("delivered_at", telebill.adapters.sql.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("failed_at", telebill.adapters.sql.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(length=500), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_sid"], ["accounts.sid"], name=op.f("fk_outbox_account_sid_accounts")
-        ),
+        sa.ForeignKeyConstraint(["account_sid"], ["accounts.sid"], name=op.f("fk_outbox_account_sid_accounts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
         sa.UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
     )
@@ -124,16 +118,12 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["e164"], ["account_numbers.e164"], name=op.f("fk_number_members_e164_account_numbers")
         ),
-        sa.ForeignKeyConstraint(
-            ["key_sid"], ["api_keys.sid"], name=op.f("fk_number_members_key_sid_api_keys")
-        ),
+        sa.ForeignKeyConstraint(["key_sid"], ["api_keys.sid"], name=op.f("fk_number_members_key_sid_api_keys")),
         sa.PrimaryKeyConstraint("e164", "key_sid", name=op.f("pk_number_members")),
     )
     op.create_table(
         "transfers",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("idempotency_key", sa.String(length=200), nullable=False),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
@@ -158,9 +148,7 @@ def upgrade() -> None:
             ["ledger_accounts.id"],
             name=op.f("fk_transfers_debit_account_id_ledger_accounts"),
         ),
-        sa.ForeignKeyConstraint(
-            ["pending_id"], ["transfers.id"], name=op.f("fk_transfers_pending_id_transfers")
-        ),
+        sa.ForeignKeyConstraint(["pending_id"], ["transfers.id"], name=op.f("fk_transfers_pending_id_transfers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_transfers")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_transfers_idempotency_key")),
         sa.UniqueConstraint("pending_id", name=op.f("uq_transfers_pending_id")),
@@ -202,9 +190,7 @@ def upgrade() -> None:
         sa.Column("created_at", telebill.adapters.sql.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("ended_at", telebill.adapters.sql.types.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint("charged >= 0", name=op.f("ck_calls_charged_non_negative")),
-        sa.ForeignKeyConstraint(
-            ["account_sid"], ["accounts.sid"], name=op.f("fk_calls_account_sid_accounts")
-        ),
+        sa.ForeignKeyConstraint(["account_sid"], ["accounts.sid"], name=op.f("fk_calls_account_sid_accounts")),
         sa.ForeignKeyConstraint(
             ["hold_transfer_id"], ["transfers.id"], name=op.f("fk_calls_hold_transfer_id_transfers")
         ),
@@ -228,12 +214,8 @@ def upgrade() -> None:
         sa.Column("transfer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", telebill.adapters.sql.types.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("amount > 0", name=op.f("ck_payments_positive_amount")),
-        sa.ForeignKeyConstraint(
-            ["account_sid"], ["accounts.sid"], name=op.f("fk_payments_account_sid_accounts")
-        ),
-        sa.ForeignKeyConstraint(
-            ["transfer_id"], ["transfers.id"], name=op.f("fk_payments_transfer_id_transfers")
-        ),
+        sa.ForeignKeyConstraint(["account_sid"], ["accounts.sid"], name=op.f("fk_payments_account_sid_accounts")),
+        sa.ForeignKeyConstraint(["transfer_id"], ["transfers.id"], name=op.f("fk_payments_transfer_id_transfers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payments")),
         sa.UniqueConstraint("idempotency_key", name=op.f("uq_payments_idempotency_key")),
     )
@@ -242,9 +224,7 @@ def upgrade() -> None:
 
     op.create_table(
         "postings",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("transfer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("account_id", sa.Integer(), nullable=False),
         sa.Column("debit", sa.Boolean(), nullable=False),
@@ -253,9 +233,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["account_id"], ["ledger_accounts.id"], name=op.f("fk_postings_account_id_ledger_accounts")
         ),
-        sa.ForeignKeyConstraint(
-            ["transfer_id"], ["transfers.id"], name=op.f("fk_postings_transfer_id_transfers")
-        ),
+        sa.ForeignKeyConstraint(["transfer_id"], ["transfers.id"], name=op.f("fk_postings_transfer_id_transfers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_postings")),
     )
     with op.batch_alter_table("postings", schema=None) as batch_op:

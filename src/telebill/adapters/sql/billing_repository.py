@@ -1,0 +1,232 @@
+"""SQL mapping of prepaid settings, payments, the notification outbox, calls, phone numbers
+and destination blocks."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from telebill.adapters.sql.billing_tables import (
+    account_numbers,
+    billing_settings,
+    calls,
+    destination_blocks,
+    outbox,
+    payments,
+)
+from telebill.domain.prepaid import BillingSettings, NegativePolicy
+from telebill.service.ports import CallRow, LineRow, OutboxRow, PaymentRow
+
+_SETTINGS_COLUMNS = [
+    "credit_limit",
+    "low_balance_threshold",
+    "low_balance_alerted",
+    "auto_recharge_enabled",
+    "auto_recharge_threshold",
+    "auto_recharge_amount",
+    "auto_recharge_in_flight",
+    "auto_recharge_declined",
+    "billing_address",
+    "vat_number",
+    "suspended",
+    "webhook_url",
+    "webhook_secret",
+]
+
+
+def _settings(row: Any) -> BillingSettings:
+    values = {c: getattr(row, c) for c in _SETTINGS_COLUMNS}
+    return BillingSettings(policy=NegativePolicy(row.policy), **values)
+
+
+def _settings_values(s: BillingSettings) -> dict[str, Any]:
+    values = {c: getattr(s, c) for c in _SETTINGS_COLUMNS}
+    values["policy"] = s.policy.value
+    return values
+
+
+def _call(row: Any) -> CallRow:
+    return CallRow(**{c.name: getattr(row, c.name) for c in calls.columns})
+
+
+class SqlBillingRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- settings -----------------------------------------------------------------------
+
+    def settings(self, account_sid: str, lock: bool = False) -> BillingSettings | None:
+        query = select(billing_settings).where(billing_settings.c.account_sid == account_sid)
+        if lock and self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self.conn.execute(query).one_or_none()
+        return _settings(row) if row else None
+
+    def save_settings(self, account_sid: str, settings: BillingSettings) -> None:
+        values = _settings_values(settings)
+        updated = self.conn.execute(
+            update(billing_settings).where(billing_settings.c.account_sid == account_sid).values(**values)
+        )
+        if updated.rowcount == 0:
+            self.conn.execute(insert(billing_settings).values(account_sid=account_sid, **values))
+
+    # -- payments -----------------------------------------------------------------------
+
+    def payment_by_key(self, key: str) -> PaymentRow | None:
+        row = self.conn.execute(select(payments).where(payments.c.idempotency_key == key)).one_or_none()
+        return PaymentRow(**{c.name: getattr(row, c.name) for c in payments.columns}) if row else None
+
+    def add_payment(self, payment: PaymentRow) -> None:
+        values = {c.name: getattr(payment, c.name) for c in payments.columns if c.name != "id"}
+        self.conn.execute(insert(payments).values(**values))
+
+    # -- outbox -------------------------------------------------------------------------
+
+    def enqueue(self, account_sid: str, topic: str, dedupe_key: str, payload: dict[str, Any], now: datetime) -> bool:
+        if self.conn.scalar(select(outbox.c.id).where(outbox.c.dedupe_key == dedupe_key)) is not None:
+            return False
+        self.conn.execute(
+            insert(outbox).values(
+                account_sid=account_sid,
+                topic=topic,
+                dedupe_key=dedupe_key,
+                payload=json.dumps(payload, sort_keys=True),
+                created_at=now,
+                attempts=0,
+                next_attempt_at=now,
+                last_error="",
+            )
+        )
+        return True
+
+    def due(self, now: datetime, limit: int) -> list[OutboxRow]:
+        query = (
+            select(outbox)
+            .where(outbox.c.delivered_at.is_(None), outbox.c.failed_at.is_(None), outbox.c.next_attempt_at <= now)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        if self.conn.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return [
+            OutboxRow(
+                r.id,
+                r.account_sid,
+                r.topic,
+                r.dedupe_key,
+                json.loads(r.payload),
+                r.created_at,
+                r.attempts,
+                r.next_attempt_at,
+                r.delivered_at,
+                r.failed_at,
+                r.last_error,
+            )
+            for r in self.conn.execute(query)
+        ]
+
+    def mark_outbox(self, outbox_id: int, **values: Any) -> None:
+        self.conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(**values))
+
+    def outbox_of(self, account_sid: str) -> list[OutboxRow]:
+        rows = self.conn.execute(select(outbox).where(outbox.c.account_sid == account_sid).order_by(outbox.c.id))
+        return [
+            OutboxRow(
+                r.id,
+                r.account_sid,
+                r.topic,
+                r.dedupe_key,
+                json.loads(r.payload),
+                r.created_at,
+                r.attempts,
+                r.next_attempt_at,
+                r.delivered_at,
+                r.failed_at,
+                r.last_error,
+            )
+            for r in rows
+        ]
+
+    # -- calls --------------------------------------------------------------------------
+
+    def call(self, account_sid: str, call_id: str, lock: bool = False) -> CallRow | None:
+        query = select(calls).where(calls.c.account_sid == account_sid, calls.c.call_id == call_id)
+        if lock and self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self.conn.execute(query).one_or_none()
+        return _call(row) if row else None
+
+    def add_call(self, call: CallRow) -> None:
+        self.conn.execute(insert(calls).values(**{c.name: getattr(call, c.name) for c in calls.columns}))
+
+    def update_call(self, call: CallRow) -> None:
+        values = {c.name: getattr(call, c.name) for c in calls.columns}
+        self.conn.execute(
+            update(calls)
+            .where(calls.c.account_sid == call.account_sid, calls.c.call_id == call.call_id)
+            .values(**values)
+        )
+
+    def calls_of(self, account_sid: str, limit: int, before: datetime | None = None) -> list[CallRow]:
+        query = select(calls).where(calls.c.account_sid == account_sid)
+        if before is not None:
+            query = query.where(calls.c.created_at < before)
+        rows = self.conn.execute(query.order_by(calls.c.created_at.desc(), calls.c.call_id).limit(limit))
+        return [_call(r) for r in rows]
+
+    def all_calls(self, account_sid: str) -> list[CallRow]:
+        rows = self.conn.execute(select(calls).where(calls.c.account_sid == account_sid))
+        return [_call(r) for r in rows]
+
+    # -- lines and blocks ---------------------------------------------------------------
+
+    def line(self, e164: str) -> LineRow | None:
+        row = self.conn.execute(select(account_numbers).where(account_numbers.c.e164 == e164)).one_or_none()
+        return LineRow(row.e164, row.account_sid, bool(row.international_calling), row.created_at) if row else None
+
+    def lines_of(self, account_sid: str) -> list[LineRow]:
+        rows = self.conn.execute(
+            select(account_numbers).where(account_numbers.c.account_sid == account_sid).order_by(account_numbers.c.e164)
+        )
+        return [LineRow(r.e164, r.account_sid, bool(r.international_calling), r.created_at) for r in rows]
+
+    def add_line(self, line: LineRow) -> None:
+        self.conn.execute(
+            insert(account_numbers).values(
+                e164=line.e164,
+                account_sid=line.account_sid,
+                international_calling=line.international_calling,
+                created_at=line.created_at,
+            )
+        )
+
+    def set_international(self, e164: str, enabled: bool) -> None:
+        self.conn.execute(
+            update(account_numbers).where(account_numbers.c.e164 == e164).values(international_calling=enabled)
+        )
+
+    def blocks(self, account_sid: str) -> list[tuple[str, str]]:
+        rows = self.conn.execute(
+            select(destination_blocks.c.kind, destination_blocks.c.value)
+            .where(destination_blocks.c.account_sid == account_sid)
+            .order_by(destination_blocks.c.kind, destination_blocks.c.value)
+        )
+        return [(r.kind, r.value) for r in rows]
+
+    def add_block(self, account_sid: str, kind: str, value: str, now: datetime) -> None:
+        if (kind, value) not in self.blocks(account_sid):
+            self.conn.execute(
+                insert(destination_blocks).values(account_sid=account_sid, kind=kind, value=value, created_at=now)
+            )
+
+    def remove_block(self, account_sid: str, kind: str, value: str) -> None:
+        self.conn.execute(
+            delete(destination_blocks).where(
+                destination_blocks.c.account_sid == account_sid,
+                destination_blocks.c.kind == kind,
+                destination_blocks.c.value == value,
+            )
+        )

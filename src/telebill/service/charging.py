@@ -1,0 +1,502 @@
+"""Real-time charging: authorise a call (may it start, for how long), debit it as it goes,
+and settle it at the end. All of a step runs in one transaction: the call row (locked),
+the ledger transfers and the outbox messages move together or not at all.
+
+Each request is idempotent: authorising a call id again with the same content returns the
+first answer (other content: IdempotencyConflict); a usage report of a time already charged
+changes nothing; ending an ended call returns the first end's answer. A cost is cumulative
+(`cost(seconds)`), so the debits of a call add up exactly to the charge of its duration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TypeVar
+
+from telebill.domain.accounts import Account
+from telebill.domain.catalog.entries import Increments
+from telebill.domain.charging import CallKind, CallTariff, Refusal
+from telebill.domain.errors import (
+    CallBlocked,
+    IdempotencyConflict,
+    InvalidInput,
+    InvalidNumber,
+    NoPrice,
+    NotFound,
+    RetryableConflict,
+)
+from telebill.domain.ledger import AccountKind, TransferKind
+from telebill.domain.money import Rounding
+from telebill.domain.numbering import EmergencyNumber, PhoneNumber, parse_number
+from telebill.domain.prepaid import BillingSettings, NegativePolicy
+from telebill.service.credits import balance_events, settings_of
+from telebill.service.ledger import Floor, Ledger
+from telebill.service.ports import CallRow, Clock, UnitOfWork, UnitOfWorkFactory
+from telebill.service.pricing import PricingService
+
+T = TypeVar("T")
+MAX_CALL_S = 4 * 3600
+_RETRIES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    call_id: str
+    origin: str
+    destination: str
+    direction: str = "outbound"
+    kind: str = "voice"
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    allowed: bool
+    reason: str | None
+    max_duration_s: int
+    granted_until_s: int
+    rate: Decimal
+    currency: str
+    free: bool
+    call: CallRow
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    proceed: bool
+    granted_until_s: int
+    charged: int
+    call: CallRow
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnd:
+    charge: int
+    billed_s: int
+    balance: int
+    call: CallRow
+
+
+def tariff_of(call: CallRow) -> CallTariff:
+    return CallTariff(
+        call.price_per_minute,
+        Increments(call.initial_s, call.subsequent_s),
+        call.connection_fee,
+        Rounding.parse(call.rounding),
+        call.fx_rate,
+        call.free,
+    )
+
+
+class ChargingService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        pricing: PricingService,
+        interval_s: int = 60,
+        hold_timeout_s: int = 4 * 3600 + 600,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._pricing = pricing
+        self._interval = interval_s
+        self._hold_timeout = timedelta(seconds=hold_timeout_s)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _retrying(self, step: Callable[[], T]) -> T:
+        for _ in range(_RETRIES - 1):
+            try:
+                return step()
+            except RetryableConflict:
+                continue
+        return step()
+
+    @staticmethod
+    def _key(account: Account, call_id: str, step: str) -> str:
+        return f"call:{account.sid}:{call_id}:{step}"
+
+    def _ledger_accounts(self, ledger: Ledger, account: Account, service: str) -> tuple[int, int]:
+        customer = ledger.customer_credit(account.sid, account.currency.code)
+        revenue = ledger.platform(AccountKind.REVENUE, account.currency.code, service)
+        return customer.id, revenue.id
+
+    # -- authorise ------------------------------------------------------------------------
+
+    def authorize(self, account: Account, request: CallRequest) -> Authorization:
+        if not request.call_id or len(request.call_id) > 128:
+            raise InvalidInput("call_id: required, at most 128 characters")
+        if request.direction not in ("outbound", "inbound"):
+            raise InvalidInput("direction must be outbound or inbound")
+        try:
+            kind = CallKind(request.kind)
+        except ValueError:
+            raise InvalidInput(f"kind must be one of {', '.join(k.value for k in CallKind)}") from None
+        digest = hashlib.sha256(
+            json.dumps([request.origin, request.destination, request.direction, request.kind]).encode()
+        ).hexdigest()
+        return self._retrying(lambda: self._authorize(account, request, kind, digest))
+
+    def _authorize(self, account: Account, request: CallRequest, kind: CallKind, digest: str) -> Authorization:
+        now = self._clock.now()
+        with self._uow() as uow:
+            existing = uow.billing.call(account.sid, request.call_id, lock=True)
+            if existing is not None:
+                if existing.request_hash != digest:
+                    raise IdempotencyConflict(f"call {request.call_id} was authorised with other details")
+                return self._answer(uow, account, existing)
+            settings = settings_of(uow, account.sid)
+            call = self._new_call(account, request, kind, digest, now)
+            refusal, call = self._price(uow, account, request, kind, call, settings)
+            if refusal is not None:
+                call = replace(call, status="refused", reason=refusal.value)
+                uow.billing.add_call(call)
+                uow.commit()
+                return self._answer(uow, account, call)
+            uow.billing.add_call(call)
+            call = self._open(uow, account, kind, call, settings, now)
+            answer = self._answer(uow, account, call)
+            uow.commit()
+            return answer
+
+    def _new_call(self, account: Account, r: CallRequest, kind: CallKind, digest: str, now: datetime) -> CallRow:
+        return CallRow(
+            account_sid=account.sid, call_id=r.call_id, request_hash=digest, origin=r.origin[:16],
+            destination=r.destination[:16], direction=r.direction, kind=kind.value, status="active", reason="",
+            currency=account.currency.code, deck_currency=account.currency.code, price_per_minute=Decimal(0),
+            initial_s=1, subsequent_s=1, connection_fee=Decimal(0), rounding="half_up:6", fx_rate=Decimal(1),
+            free=False, matched_prefix="", friendly_name="", deck="", granted_until_s=0, used_s=0, charged=0,
+            hold_transfer_id=None, usage_seq=0, duration_s=None, billed_s=None, answered=None, created_at=now,
+            ended_at=None,
+        )  # fmt: skip
+
+    def _price(
+        self,
+        uow: UnitOfWork,
+        account: Account,
+        r: CallRequest,
+        kind: CallKind,
+        call: CallRow,
+        settings: BillingSettings,
+    ) -> tuple[Refusal | None, CallRow]:
+        """Policy checks, then the tariff frozen on the call; a refusal reason if any."""
+        if settings.suspended or not account.active:
+            return Refusal.ACCOUNT_SUSPENDED, call
+        line_text = r.origin if r.direction == "outbound" else r.destination
+        try:
+            line_number = parse_number(line_text)
+        except InvalidNumber:
+            return Refusal.NOT_A_LINE_OF_THE_ACCOUNT, call
+        line = uow.billing.line(line_number.e164)
+        if line is None or line.account_sid != account.sid:
+            return Refusal.NOT_A_LINE_OF_THE_ACCOUNT, call
+        other_text = r.destination if r.direction == "outbound" else r.origin
+        try:
+            other = parse_number(other_text, line_number.country)
+        except EmergencyNumber:
+            return Refusal.EMERGENCY_NUMBER, call
+        except InvalidNumber as exc:
+            raise InvalidInput(f"{'to' if r.direction == 'outbound' else 'from'}: {exc.reason}") from None
+        call = replace(call, origin=line_number.e164 if r.direction == "outbound" else other.e164,
+                       destination=other.e164 if r.direction == "outbound" else line_number.e164)  # fmt: skip
+        if r.direction == "outbound":
+            if kind is CallKind.SMS and other.country != line_number.country:
+                return Refusal.SMS_TO_ANOTHER_COUNTRY, call
+            if other.country != line_number.country and not line.international_calling:
+                return Refusal.INTERNATIONAL_CALLING_DISABLED, call
+            if _blocked_by_account(uow.billing.blocks(account.sid), other):
+                return Refusal.DESTINATION_BLOCKED, call
+        view = self._pricing.view(account)
+        try:
+            if kind is CallKind.SMS:
+                sms = view.list_deck.sms_price(other) if r.direction == "outbound" else None
+                price = sms.current_price if sms else Decimal(0)
+                inbound_sms = view.sms_prices(line_number.country or "")
+                if r.direction == "inbound":
+                    price = inbound_sms[0].inbound_price if inbound_sms else Decimal(0)
+                return None, replace(
+                    call, price_per_minute=view.convert(price) if sms else price, fx_rate=Decimal(1),
+                    deck_currency=view.currency.code, matched_prefix=other.country or "", deck=view.list_deck.label,
+                    friendly_name=f"SMS {other.country}",
+                )  # fmt: skip
+            if r.direction == "inbound":
+                inbound = view.inbound_for(line_number, other)
+                if inbound is None:
+                    return Refusal.NO_PRICE, call
+                return None, replace(
+                    call, price_per_minute=inbound.current_price, initial_s=inbound.increments.initial,
+                    subsequent_s=inbound.increments.subsequent, connection_fee=inbound.connection_fee,
+                    rounding=str(inbound.rounding), free=inbound.current_price == 0 and inbound.connection_fee == 0,
+                    deck_currency=view.currency.code, matched_prefix=inbound.number_type.value,
+                    friendly_name=f"inbound {inbound.country} {inbound.number_type.value}", deck=view.list_deck.label,
+                )  # fmt: skip
+            quote, _ = view.quote(other, line_number)
+        except NoPrice:
+            return Refusal.NO_PRICE, call
+        tariff = quote.entry.tariff
+        if tariff.blocked:
+            return Refusal.DESTINATION_BLOCKED, call
+        return None, replace(
+            call, price_per_minute=quote.current_price, initial_s=tariff.increments.initial,
+            subsequent_s=tariff.increments.subsequent, connection_fee=tariff.connection_fee,
+            rounding=str(tariff.rounding), fx_rate=view.fx_rate, free=tariff.free,
+            deck_currency=quote.deck.currency.code, matched_prefix=quote.entry.prefix,
+            friendly_name=quote.entry.friendly_name, deck=quote.deck.label,
+        )  # fmt: skip
+
+    def _open(
+        self, uow: UnitOfWork, account: Account, kind: CallKind, call: CallRow, settings: BillingSettings, now: datetime
+    ) -> CallRow:
+        """Place the first hold (voice) or take the message price (SMS)."""
+        tariff = tariff_of(call)
+        ledger = Ledger(uow.ledger, now)
+        customer_id, revenue_id = self._ledger_accounts(ledger, account, "sms" if kind is CallKind.SMS else "voice")
+        customer = uow.ledger.lock([customer_id])[customer_id]
+        available = customer.balance.credit_available
+        budget = available - settings.floor
+        if kind is CallKind.SMS:
+            price = _sms_micros(call)
+            if price > budget:
+                return self._refuse(uow, call, Refusal.INSUFFICIENT_CREDIT)
+            if price:
+                ledger.transfer(
+                    self._key(account, call.call_id, "sms"), TransferKind.POSTED, customer_id, revenue_id, price,
+                    account.currency.code, f"sms {call.call_id}", fx_rate=call.fx_rate,
+                    floor=Floor(customer_id, settings.floor),
+                )  # fmt: skip
+                balance_events(uow, account, settings, available, available - price, now)
+            call = replace(call, status="ended", charged=price, duration_s=0, billed_s=0, answered=True, ended_at=now)
+            uow.billing.update_call(call)
+            return call
+        if tariff.free:
+            call = replace(call, granted_until_s=MAX_CALL_S)
+            uow.billing.update_call(call)
+            return call
+        grant = tariff.affordable_seconds(budget, self._interval)
+        if grant == 0:
+            return self._refuse(uow, call, Refusal.INSUFFICIENT_CREDIT)
+        call = self._hold(uow, ledger, account, call, customer_id, revenue_id, 0, grant, now)
+        uow.billing.update_call(call)
+        return call
+
+    def _refuse(self, uow: UnitOfWork, call: CallRow, refusal: Refusal) -> CallRow:
+        call = replace(call, status="refused", reason=refusal.value)
+        uow.billing.update_call(call)
+        return call
+
+    def _hold(
+        self,
+        uow: UnitOfWork,
+        ledger: Ledger,
+        account: Account,
+        call: CallRow,
+        customer_id: int,
+        revenue_id: int,
+        start_s: int,
+        seconds: int,
+        now: datetime,
+    ) -> CallRow:
+        """Reserve the cost of the next `seconds` after `start_s`."""
+        tariff = tariff_of(call)
+        amount = tariff.cost(start_s + seconds) - tariff.cost(start_s)
+        hold_id = None
+        if amount > 0:
+            hold = ledger.transfer(
+                self._key(account, call.call_id, f"hold:{call.usage_seq}"), TransferKind.PENDING, customer_id,
+                revenue_id, amount, account.currency.code, f"hold {call.call_id}",
+                expires_at=now + self._hold_timeout, fx_rate=call.fx_rate,
+            )  # fmt: skip
+            hold_id = hold.id
+        return replace(call, hold_transfer_id=hold_id, granted_until_s=start_s + seconds)
+
+    def _answer(self, uow: UnitOfWork, account: Account, call: CallRow) -> Authorization:
+        if call.status == "refused":
+            return Authorization(False, call.reason, 0, 0, call.price_per_minute, call.currency, call.free, call)
+        settings = settings_of(uow, account.sid)
+        tariff = tariff_of(call)
+        if call.free or call.kind == CallKind.SMS.value:
+            max_s = MAX_CALL_S if call.kind != CallKind.SMS.value else 0
+        else:
+            customer = Ledger(uow.ledger, call.created_at).customer_credit(account.sid, account.currency.code)
+            held = self._held(uow, call)
+            budget = customer.balance.credit_available + held - settings.floor + call.charged
+            max_s = tariff.affordable_seconds(budget, MAX_CALL_S)
+        return Authorization(
+            True, None, max_s, call.granted_until_s, call.price_per_minute, call.currency, call.free, call
+        )
+
+    @staticmethod
+    def _held(uow: UnitOfWork, call: CallRow) -> int:
+        if call.hold_transfer_id is None:
+            return 0
+        hold = uow.ledger.transfer(call.hold_transfer_id)
+        if hold is None or uow.ledger.settlement_of(hold.id) is not None:
+            return 0
+        return hold.amount
+
+    # -- usage and end --------------------------------------------------------------------
+
+    def usage(self, account: Account, call_id: str, used_s: int) -> Usage:
+        if used_s < 0 or used_s > MAX_CALL_S:
+            raise InvalidInput(f"used_s must be 0..{MAX_CALL_S}")
+        return self._retrying(lambda: self._usage(account, call_id, used_s))
+
+    def _usage(self, account: Account, call_id: str, used_s: int) -> Usage:
+        now = self._clock.now()
+        with self._uow() as uow:
+            call = self._active_call(uow, account, call_id)
+            if call.status != "active" or used_s <= call.used_s or call.kind == CallKind.SMS.value:
+                proceed = call.status == "active" and call.granted_until_s > call.used_s
+                return Usage(proceed, call.granted_until_s, call.charged, call)
+            settings = settings_of(uow, account.sid, lock=True)
+            ledger = Ledger(uow.ledger, now)
+            customer_id, revenue_id = self._ledger_accounts(ledger, account, "voice")
+            before = uow.ledger.lock([customer_id])[customer_id].balance.credit_available
+            call = self._settle_to(uow, ledger, account, call, customer_id, revenue_id, used_s, now)
+            call = replace(call, used_s=used_s, usage_seq=call.usage_seq + 1)
+            tariff = tariff_of(call)
+            if tariff.free:
+                grant = self._interval
+            else:
+                available = uow.ledger.lock([customer_id])[customer_id].balance.credit_available
+                budget = available - settings.floor
+                grant = _extra_affordable(tariff, used_s, budget, self._interval)
+            call = self._hold(uow, ledger, account, call, customer_id, revenue_id, used_s, grant, now)
+            uow.billing.update_call(call)
+            after = uow.ledger.lock([customer_id])[customer_id].balance.credit_available
+            balance_events(uow, account, settings, before, after, now)
+            uow.commit()
+        proceed = grant >= self._interval or (settings.policy is NegativePolicy.ALLOW_NEGATIVE and grant > 0)
+        return Usage(proceed and grant > 0, call.granted_until_s, call.charged, call)
+
+    def _settle_to(
+        self,
+        uow: UnitOfWork,
+        ledger: Ledger,
+        account: Account,
+        call: CallRow,
+        customer_id: int,
+        revenue_id: int,
+        seconds: int,
+        now: datetime,
+        answered: bool = True,
+    ) -> CallRow:
+        """Charge the call up to `seconds`: settle the open hold and post what it did not cover.
+        Consumed time is always charged (no floor): the service was delivered."""
+        target = tariff_of(call).cost(seconds, answered)
+        delta = target - call.charged
+        step = f"settle:{call.usage_seq}"
+        held = self._held(uow, call)
+        if call.hold_transfer_id is not None and held:
+            posted = max(0, min(delta, held))
+            settle = TransferKind.POST_PENDING if posted else TransferKind.VOID_PENDING
+            ledger.transfer(
+                self._key(account, call.call_id, step), settle,
+                customer_id, revenue_id, posted, account.currency.code, f"call {call.call_id}",
+                pending_id=call.hold_transfer_id, fx_rate=call.fx_rate,
+            )  # fmt: skip
+            delta -= posted
+        if delta > 0:
+            ledger.transfer(
+                self._key(account, call.call_id, f"{step}:extra"), TransferKind.POSTED, customer_id, revenue_id,
+                delta, account.currency.code, f"call {call.call_id}", fx_rate=call.fx_rate,
+            )  # fmt: skip
+        elif delta < 0:  # the final duration was shorter than time already charged: give it back
+            ledger.transfer(
+                self._key(account, call.call_id, f"{step}:refund"), TransferKind.POSTED, revenue_id, customer_id,
+                -delta, account.currency.code, f"call {call.call_id} correction", fx_rate=call.fx_rate,
+            )  # fmt: skip
+        return replace(call, charged=target, hold_transfer_id=None)
+
+    def end(self, account: Account, call_id: str, duration_s: int, answered: bool) -> CallEnd:
+        if duration_s < 0 or duration_s > MAX_CALL_S:
+            raise InvalidInput(f"duration_s must be 0..{MAX_CALL_S}")
+        return self._retrying(lambda: self._end(account, call_id, duration_s, answered))
+
+    def _end(self, account: Account, call_id: str, duration_s: int, answered: bool) -> CallEnd:
+        now = self._clock.now()
+        with self._uow() as uow:
+            call = self._active_call(uow, account, call_id)
+            ledger = Ledger(uow.ledger, now)
+            customer_id, revenue_id = self._ledger_accounts(
+                ledger, account, "sms" if call.kind == CallKind.SMS.value else "voice"
+            )
+            if call.status != "active":
+                balance = uow.ledger.lock([customer_id])[customer_id].balance.credit_balance
+                return CallEnd(call.charged, call.billed_s or 0, balance, call)
+            settings = settings_of(uow, account.sid, lock=True)
+            before = uow.ledger.lock([customer_id])[customer_id].balance.credit_available
+            connected = answered or call.kind == CallKind.VOICEMAIL.value  # voicemail is billed as connected
+            call = self._settle_to(uow, ledger, account, call, customer_id, revenue_id, duration_s, now, connected)
+            billed = tariff_of(call).billed_seconds(duration_s, connected)
+            call = replace(
+                call, status="ended", duration_s=duration_s, billed_s=billed,
+                answered=connected, ended_at=now, used_s=max(call.used_s, duration_s),
+            )  # fmt: skip
+            uow.billing.update_call(call)
+            locked = uow.ledger.lock([customer_id])[customer_id].balance
+            balance_events(uow, account, settings, before, locked.credit_available, now)
+            uow.commit()
+        return CallEnd(call.charged, call.billed_s or 0, locked.credit_balance, call)
+
+    def _active_call(self, uow: UnitOfWork, account: Account, call_id: str) -> CallRow:
+        call = uow.billing.call(account.sid, call_id, lock=True)
+        if call is None:
+            raise NotFound(f"call {call_id} was not authorised")
+        return call
+
+    def history(self, account: Account, limit: int = 100, before: datetime | None = None) -> list[CallRow]:
+        with self._uow() as uow:
+            return uow.billing.calls_of(account.sid, limit, before)
+
+    def expire_holds(self, limit: int = 500) -> int:
+        """Release holds that outlived their timeout (a call whose end never came)."""
+        now = self._clock.now()
+        with self._uow() as uow:
+            expired = uow.ledger.expired_holds(now, limit)
+            ledger = Ledger(uow.ledger, now)
+            for hold in expired:
+                ledger.transfer(
+                    f"expire:{hold.id}", TransferKind.EXPIRE_PENDING, hold.debit_account_id, hold.credit_account_id,
+                    0, hold.currency, f"expired {hold.reference}", pending_id=hold.id,
+                )  # fmt: skip
+            uow.commit()
+        return len(expired)
+
+
+def _sms_micros(call: CallRow) -> int:
+    from telebill.domain.money import to_micros
+
+    return to_micros(Rounding.parse(call.rounding).apply(call.price_per_minute))
+
+
+def _extra_affordable(tariff: CallTariff, start_s: int, budget: int, interval: int) -> int:
+    """The most seconds (up to `interval`) after `start_s` whose extra cost fits `budget`."""
+    base = tariff.cost(start_s)
+    if tariff.cost(start_s + interval) - base <= budget:
+        return interval
+    lo, hi = 0, interval
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if tariff.cost(start_s + mid) - base <= budget:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _blocked_by_account(blocks: list[tuple[str, str]], number: PhoneNumber) -> bool:
+    for kind, value in blocks:
+        if kind == "country" and number.country == value:
+            return True
+        if kind == "prefix" and number.digits.startswith(value):
+            return True
+    return False
+
+
+__all__ = ["Authorization", "CallBlocked", "CallEnd", "CallRequest", "ChargingService", "Usage"]

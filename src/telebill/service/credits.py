@@ -1,0 +1,203 @@
+"""Prepaid credit: top-ups through a payment provider, balances, negative-balance policy,
+low-balance alerts and auto-recharge. Credits never expire and are not refundable.
+
+A top-up is idempotent by its key: the payment row (unique key) and the ledger transfer
+(key `topup:<key>`) are written in one transaction, after the provider accepted the charge.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from telebill.domain.accounts import Account
+from telebill.domain.errors import IdempotencyConflict, InvalidInput
+from telebill.domain.ledger import AccountKind, TransferKind
+from telebill.domain.money import format_decimal, from_micros, to_decimal, to_micros
+from telebill.domain.prepaid import BillingSettings, NegativePolicy, after_balance_change
+from telebill.service.ledger import Ledger
+from telebill.service.ports import Clock, PaymentProvider, PaymentRow, UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(frozen=True, slots=True)
+class AccountBalance:
+    currency: str
+    balance: int  # posted credit, micros (negative under allow_negative)
+    holds: int
+    available: int
+    settings: BillingSettings
+
+
+@dataclass(frozen=True, slots=True)
+class TopUpResult:
+    payment_status: str  # succeeded | declined
+    amount: Decimal
+    currency: str
+    balance: AccountBalance
+    reason: str
+    replayed: bool
+
+
+def settings_of(uow: UnitOfWork, account_sid: str, lock: bool = False) -> BillingSettings:
+    return uow.billing.settings(account_sid, lock) or BillingSettings()
+
+
+def balance_events(
+    uow: UnitOfWork, account: Account, settings: BillingSettings, before: int, after: int, now: datetime
+) -> BillingSettings:
+    """Store the consequences of a balance change: an alert and an auto-recharge request,
+    each at most once per crossing, as outbox messages in this transaction."""
+    events = after_balance_change(settings, before, after)
+    payload = {
+        "account_sid": account.sid,
+        "currency": account.currency.code,
+        "available": format_decimal(from_micros(after)),
+        "threshold": format_decimal(from_micros(settings.low_balance_threshold)),
+        "at": now.isoformat(),
+    }
+    stamp = now.isoformat()
+    if events.low_balance_alert:
+        uow.billing.enqueue(account.sid, "balance.low", f"balance.low:{account.sid}:{stamp}", payload, now)
+    if events.start_auto_recharge:
+        recharge = {**payload, "amount": format_decimal(from_micros(settings.auto_recharge_amount))}
+        uow.billing.enqueue(account.sid, "auto_recharge", f"auto_recharge:{account.sid}:{stamp}", recharge, now)
+    if events.settings != settings:
+        uow.billing.save_settings(account.sid, events.settings)
+    return events.settings
+
+
+class CreditService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        provider: PaymentProvider,
+        identity_required_for: frozenset[str] = frozenset({"USD", "EUR"}),
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._provider = provider
+        self._identity_required_for = identity_required_for
+
+    def balance(self, account: Account) -> AccountBalance:
+        with self._uow() as uow:
+            return self._balance(uow, account, settings_of(uow, account.sid))
+
+    @staticmethod
+    def _balance(uow: UnitOfWork, account: Account, settings: BillingSettings) -> AccountBalance:
+        ledger = Ledger(uow.ledger, datetime.min)
+        found = ledger.repo.account_by_code(f"customer:{account.sid}:credit:{account.currency.code}")
+        b = found.balance if found else None
+        posted = b.credit_balance if b else 0
+        holds = b.debits_pending if b else 0
+        return AccountBalance(account.currency.code, posted, holds, posted - holds, settings)
+
+    def update_settings(self, account: Account, changes: dict[str, Any]) -> AccountBalance:
+        """Change policy, thresholds, auto-recharge, billing identity or webhook (money as
+        decimal strings in the account currency)."""
+        with self._uow() as uow:
+            current = settings_of(uow, account.sid, lock=True)
+            values: dict[str, Any] = {}
+            for name, value in changes.items():
+                if name in ("credit_limit", "low_balance_threshold", "auto_recharge_threshold", "auto_recharge_amount"):
+                    amount = to_decimal(value, name)
+                    if amount < 0:
+                        raise InvalidInput(f"{name} must not be negative")
+                    values[name] = to_micros(amount)
+                elif name == "policy":
+                    try:
+                        values[name] = NegativePolicy(value)
+                    except ValueError:
+                        raise InvalidInput("policy must be cut_off or allow_negative") from None
+                elif name in ("auto_recharge_enabled", "suspended"):
+                    if not isinstance(value, bool):
+                        raise InvalidInput(f"{name} must be true or false")
+                    values[name] = value
+                elif name in ("billing_address", "vat_number", "webhook_url", "webhook_secret"):
+                    if not isinstance(value, str):
+                        raise InvalidInput(f"{name} must be text")
+                    values[name] = value.strip()
+                else:
+                    raise InvalidInput(f"{name}: not a setting")
+            if values.get("auto_recharge_enabled"):
+                values["auto_recharge_declined"] = False  # turning it on again retries after a decline
+            updated = replace(current, **values)
+            uow.billing.save_settings(account.sid, updated)
+            result = self._balance(uow, account, updated)
+            uow.commit()
+        return result
+
+    def top_up(self, account: Account, amount_text: object, key: str, source: str = "api") -> TopUpResult:
+        """Add credit: the provider charges the customer, then the ledger credits the account."""
+        if not key or len(key) > 150:
+            raise InvalidInput("Idempotency-Key: required, at most 150 characters")
+        amount = to_decimal(amount_text, "amount")
+        if amount <= 0:
+            raise InvalidInput("amount must be positive")
+        if amount != amount.quantize(Decimal(1).scaleb(-account.currency.minor_units)):
+            raise InvalidInput(f"amount: {account.currency.code} has {account.currency.minor_units} decimals")
+        micros = to_micros(amount)
+        digest = hashlib.sha256(json.dumps([account.sid, str(amount), source]).encode()).hexdigest()
+        payment_key = f"{account.sid}:{key}"
+        with self._uow() as uow:
+            existing = uow.billing.payment_by_key(payment_key)
+            settings = settings_of(uow, account.sid)
+            if existing is not None:
+                if existing.request_hash != digest:
+                    raise IdempotencyConflict(f"Idempotency-Key {key!r} was used for another top-up")
+                bal = self._balance(uow, account, settings)
+                return TopUpResult(existing.status, amount, account.currency.code, bal, existing.reason, True)
+            if account.currency.code in self._identity_required_for and not settings.has_billing_identity:
+                raise InvalidInput(
+                    f"accounts in {account.currency.code} need a billing address or VAT number before adding funds"
+                )
+        result = self._provider.charge(account.sid, amount, account.currency.code, payment_key)
+        now = self._clock.now()
+        with self._uow() as uow:
+            if uow.billing.payment_by_key(payment_key) is not None:  # a concurrent replay won
+                return self.top_up(account, amount_text, key, source)
+            transfer_id = None
+            settings = settings_of(uow, account.sid, lock=True)
+            if result.succeeded:
+                ledger = Ledger(uow.ledger, now)
+                customer = ledger.customer_credit(account.sid, account.currency.code)
+                clearing = ledger.platform(AccountKind.PAYMENTS_CLEARING, account.currency.code)
+                before = customer.balance.credit_available
+                transfer = ledger.transfer(
+                    f"topup:{payment_key}", TransferKind.POSTED, clearing.id, customer.id, micros,
+                    account.currency.code, f"top-up {result.provider} {result.reference}",
+                )  # fmt: skip
+                transfer_id = transfer.id
+                settings = replace(settings, auto_recharge_in_flight=False) if source == "auto" else settings
+                settings = balance_events(uow, account, settings, before, before + micros, now)
+            elif source == "auto":
+                settings = replace(settings, auto_recharge_in_flight=False, auto_recharge_declined=True)
+                uow.billing.save_settings(account.sid, settings)
+                uow.billing.enqueue(
+                    account.sid, "auto_recharge.declined", f"auto_recharge.declined:{payment_key}",
+                    {"account_sid": account.sid, "amount": format_decimal(amount), "reason": result.reason}, now,
+                )  # fmt: skip
+            status = "succeeded" if result.succeeded else "declined"
+            uow.billing.add_payment(
+                PaymentRow(
+                    None,
+                    account.sid,
+                    payment_key,
+                    digest,
+                    micros,
+                    account.currency.code,
+                    result.provider,
+                    status,
+                    result.reference,
+                    result.reason,
+                    transfer_id,
+                    now,
+                )
+            )
+            bal = self._balance(uow, account, settings)
+            uow.commit()
+        return TopUpResult(status, amount, account.currency.code, bal, result.reason, False)
