@@ -37,7 +37,7 @@ from telebill.domain.prepaid import BillingSettings, NegativePolicy
 from telebill.service.credits import balance_events, settings_of
 from telebill.service.ledger import Floor, Ledger
 from telebill.service.ports import CallRow, Clock, UnitOfWork, UnitOfWorkFactory
-from telebill.service.pricing import PricingService
+from telebill.service.pricing import PriceView, PricingService
 
 T = TypeVar("T")
 MAX_CALL_S = 4 * 3600
@@ -144,6 +144,9 @@ class ChargingService:
 
     def _authorize(self, account: Account, request: CallRequest, kind: CallKind, digest: str) -> Authorization:
         now = self._clock.now()
+        # Prices are read before the transaction opens: on SQLite a transaction holds the
+        # write lock, and the catalog reads through units of work of its own.
+        view = self._pricing.view(account) if account.plan else None
         with self._uow() as uow:
             existing = uow.billing.call(account.sid, request.call_id, lock=True)
             if existing is not None:
@@ -152,7 +155,7 @@ class ChargingService:
                 return self._answer(uow, account, existing)
             settings = settings_of(uow, account.sid)
             call = self._new_call(account, request, kind, digest, now)
-            refusal, call = self._price(uow, account, request, kind, call, settings)
+            refusal, call = self._price(uow, account, request, kind, call, settings, view)
             if refusal is not None:
                 call = replace(call, status="refused", reason=refusal.value)
                 uow.billing.add_call(call)
@@ -183,6 +186,7 @@ class ChargingService:
         kind: CallKind,
         call: CallRow,
         settings: BillingSettings,
+        view: PriceView | None,
     ) -> tuple[Refusal | None, CallRow]:
         """Policy checks, then the tariff frozen on the call; a refusal reason if any."""
         if settings.suspended or not account.active:
@@ -211,7 +215,8 @@ class ChargingService:
                 return Refusal.INTERNATIONAL_CALLING_DISABLED, call
             if _blocked_by_account(uow.billing.blocks(account.sid), other):
                 return Refusal.DESTINATION_BLOCKED, call
-        view = self._pricing.view(account)
+        if view is None:
+            return Refusal.NO_PRICE, call
         try:
             if kind is CallKind.SMS:
                 sms = view.list_deck.sms_price(other) if r.direction == "outbound" else None

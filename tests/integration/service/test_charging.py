@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from telebill.adapters.clock import FrozenClock
+from telebill.bootstrap import Container
+from telebill.domain.accounts import Account
+from telebill.domain.errors import IdempotencyConflict, InvalidInput
+from telebill.domain.money import currency
+from telebill.service.charging import CallRequest
+
+US_LINE = "+14155550100"
+UK_MOBILE = "+447400123456"
+
+
+@pytest.fixture
+def acme(demo_container: Container) -> Account:
+    c = demo_container
+    acct = c.accounts.create_account("acme", currency("USD"), "demo").account
+    c.credits.update_settings(acct, {"billing_address": "1 Main St, San Francisco"})
+    c.lines.add(acct, US_LINE)
+    from telebill.domain.accounts import Principal, Role
+
+    c.lines.set_international(Principal(acct, Role.ADMIN), acct, US_LINE, True)
+    return acct
+
+
+def micros(text: str) -> int:
+    return int(Decimal(text) * 1_000_000)
+
+
+def test_a_call_is_held_debited_as_it_goes_and_settled_exactly(demo_container: Container, acme: Account) -> None:
+    c = demo_container
+    c.credits.top_up(acme, "10.00", "t1")
+    auth = c.charging.authorize(acme, CallRequest("c1", US_LINE, UK_MOBILE))
+    assert auth.allowed
+    assert auth.rate == Decimal("0.0210")
+    assert auth.granted_until_s == 60
+    assert c.credits.balance(acme).holds == micros("0.021")
+    usage = c.charging.usage(acme, "c1", 60)
+    assert usage.proceed
+    assert usage.charged == micros("0.021")
+    end = c.charging.end(acme, "c1", 95, answered=True)
+    assert (end.charge, end.billed_s) == (micros("0.042"), 120)
+    bal = c.credits.balance(acme)
+    assert (bal.balance, bal.holds) == (micros("9.958"), 0)
+    assert c.charging.end(acme, "c1", 300, answered=True).charge == micros("0.042")  # repeated end: same answer
+    assert c.ledger.verify().ok
+
+
+def test_replays_change_nothing_and_other_content_conflicts(demo_container: Container, acme: Account) -> None:
+    c = demo_container
+    c.credits.top_up(acme, "10.00", "t1")
+    first = c.charging.authorize(acme, CallRequest("c1", US_LINE, UK_MOBILE))
+    again = c.charging.authorize(acme, CallRequest("c1", US_LINE, UK_MOBILE))
+    assert (first.allowed, first.granted_until_s) == (again.allowed, again.granted_until_s)
+    with pytest.raises(IdempotencyConflict):
+        c.charging.authorize(acme, CallRequest("c1", US_LINE, "+33612345678"))
+    c.charging.usage(acme, "c1", 60)
+    c.charging.usage(acme, "c1", 60)
+    c.charging.usage(acme, "c1", 30)
+    assert c.credits.balance(acme).balance == micros("10") - micros("0.021")
+    assert c.ledger.verify().ok
+
+
+def test_cut_off_grants_only_what_is_left(demo_container: Container, acme: Account) -> None:
+    c = demo_container
+    c.credits.top_up(acme, "0.03", "t1")  # 0.0210/min, 60/60: one minute, then nothing
+    auth = c.charging.authorize(acme, CallRequest("c1", US_LINE, UK_MOBILE))
+    assert auth.allowed
+    assert auth.max_duration_s == 60
+    usage = c.charging.usage(acme, "c1", 60)
+    assert not usage.proceed
+    assert usage.granted_until_s == 60
+    c.charging.end(acme, "c1", 60, answered=True)
+    assert c.credits.balance(acme).balance == micros("0.009")
+    refused = c.charging.authorize(acme, CallRequest("c2", US_LINE, UK_MOBILE))
+    assert (refused.allowed, refused.reason) == (False, "insufficient_credit")
+    assert c.ledger.verify().ok
+
+
+@pytest.mark.parametrize(
+    ("destination", "reason"),
+    [
+        ("+870772001234", "destination_blocked"),
+        ("911", "emergency_number"),
+    ],
+)
+def test_refusals_carry_a_reason(demo_container: Container, acme: Account, destination: str, reason: str) -> None:
+    c = demo_container
+    c.credits.top_up(acme, "10.00", "t1")
+    auth = c.charging.authorize(acme, CallRequest("c1", US_LINE, destination))
+    assert (auth.allowed, auth.reason) == (False, reason)
+    assert c.credits.balance(acme).holds == 0
+
+
+def test_international_calls_need_the_line_toggle(demo_container: Container, acme: Account) -> None:
+    c = demo_container
+    c.credits.top_up(acme, "10.00", "t1")
+    c.lines.add(acme, "+14155550111")
+    auth = c.charging.authorize(acme, CallRequest("c1", "+14155550111", UK_MOBILE))
+    assert (auth.allowed, auth.reason) == (False, "international_calling_disabled")
+    other = c.charging.authorize(acme, CallRequest("c2", "+14155550199", UK_MOBILE))
+    assert other.reason == "not_a_line_of_the_account"
+
+
+def test_free_destinations_need_no_hold(demo_container: Container, acme: Account) -> None:
+    c = demo_container
+    auth = c.charging.authorize(acme, CallRequest("c1", US_LINE, "+12125550100"))
+    assert (auth.allowed, auth.free) == (True, True)
+    assert c.charging.end(acme, "c1", 600, answered=True).charge == 0
+
+
+def test_top_ups_need_a_billing_identity_in_usd(demo_container: Container) -> None:
+    c = demo_container
+    acct = c.accounts.create_account("bare", currency("USD"), "demo").account
+    with pytest.raises(InvalidInput, match="billing address"):
+        c.credits.top_up(acct, "10.00", "t1")
+
+
+def test_expired_holds_are_released(demo_container: Container, acme: Account, clock: FrozenClock) -> None:
+    c = demo_container
+    c.credits.top_up(acme, "10.00", "t1")
+    c.charging.authorize(acme, CallRequest("c1", US_LINE, UK_MOBILE))
+    assert c.credits.balance(acme).holds > 0
+    clock.advance(timedelta(hours=5))
+    assert c.charging.expire_holds() == 1
+    assert c.credits.balance(acme).holds == 0
+    assert c.ledger.verify().ok
