@@ -202,3 +202,13 @@ def decimal_as_ratio(value: Decimal) -> tuple[int, int]:
     if exponent >= 0:
         return mantissa * 10**exponent, 1
     return mantissa, 10**-exponent
+
+
+def format_micros(micros: int, currency: Currency) -> str:
+    """An amount of micros as a decimal string with at least the currency's minor units and
+    no trailing zeros beyond them: 25000000 USD -> "25.00", 9958000 -> "9.958"."""
+    value = from_micros(micros).normalize()
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent > -currency.minor_units:
+        value = value.quantize(Decimal(1).scaleb(-currency.minor_units))
+    return format_decimal(value)

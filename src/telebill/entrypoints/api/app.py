@@ -19,14 +19,16 @@ from telebill.domain.errors import (
     CallBlocked,
     Conflict,
     Forbidden,
+    InsufficientFunds,
     InvalidNumber,
     NoPrice,
     NoRate,
     NotFound,
+    RetryableConflict,
     TelebillError,
     Unauthenticated,
 )
-from telebill.entrypoints.api import native, twilio, voximplant
+from telebill.entrypoints.api import billing, native, twilio, voximplant
 from telebill.entrypoints.api.request_log import RequestLogMiddleware, configure_json_logging
 
 TWILIO_PREFIXES = ("/v2/", "/v1/PhoneNumbers", "/v1/Messaging")
@@ -46,6 +48,10 @@ def status_of(exc: Exception) -> int:
         return 400
     if isinstance(exc, NoRate):
         return 422
+    if isinstance(exc, InsufficientFunds):
+        return 402
+    if isinstance(exc, RetryableConflict):
+        return 409
     return 400
 
 
@@ -114,6 +120,7 @@ def create_app(container: Container | None = None, json_logs: bool = True) -> Fa
         return {"status": "ok"}
 
     app.include_router(native.router)
+    app.include_router(billing.router)
     app.include_router(voximplant.router)
     app.include_router(twilio.router)
     return app

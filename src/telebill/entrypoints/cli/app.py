@@ -11,6 +11,7 @@ from telebill.entrypoints.cli import (
     account_commands,
     catalog_commands,
     db_commands,
+    money_commands,
     pricing_commands,
     server_commands,
 )
@@ -28,6 +29,9 @@ app.add_typer(catalog_commands.plans_app, name="plans")
 app.add_typer(account_commands.accounts_app, name="accounts")
 app.add_typer(account_commands.keys_app, name="keys")
 app.add_typer(account_commands.fx_app, name="fx")
+app.add_typer(money_commands.numbers_app, name="numbers")
+app.add_typer(money_commands.ledger_app, name="ledger")
+app.command("topup")(money_commands.topup)
 app.command("demo")(catalog_commands.demo)
 app.command("price")(pricing_commands.price)
 app.command("rate")(pricing_commands.rate)

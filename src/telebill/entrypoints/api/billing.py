@@ -1,0 +1,281 @@
+"""Native API for prepaid accounts: balance and settings, top-ups, phone numbers and
+destination blocks, and real-time call charging (authorise, usage, end, history).
+
+Every route is under `/v1/accounts/{sid}`; the caller must see that account (its own or a
+sub-account). Money-moving requests are idempotent: top-ups by the `Idempotency-Key`
+header, calls by their `call_id` (and each usage report by the time it reports).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import BaseModel, Field
+
+from telebill.domain.accounts import Account, Principal, Role
+from telebill.domain.money import format_decimal, format_micros
+from telebill.entrypoints.api.auth import basic_principal, container_of
+from telebill.service.charging import CallRequest
+from telebill.service.credits import AccountBalance
+from telebill.service.ports import CallRow, LineRow
+
+router = APIRouter(prefix="/v1/accounts", tags=["billing"])
+Caller = Annotated[Principal, Depends(basic_principal)]
+
+
+def _money(micros: int, account: Account) -> str:
+    return format_micros(micros, account.currency)
+
+
+def _account(request: Request, principal: Principal, sid: str) -> Account:
+    return container_of(request).accounts.visible_account(principal, sid)
+
+
+def balance_json(account: Account, b: AccountBalance) -> dict[str, Any]:
+    s = b.settings
+    return {
+        "sid": account.sid,
+        "name": account.name,
+        "currency": b.currency,
+        "balance": _money(b.balance, account),
+        "holds": _money(b.holds, account),
+        "available": _money(b.available, account),
+        "policy": s.policy.value,
+        "credit_limit": _money(s.credit_limit, account),
+        "low_balance_threshold": _money(s.low_balance_threshold, account),
+        "auto_recharge": {
+            "enabled": s.auto_recharge_enabled,
+            "threshold": _money(s.auto_recharge_threshold, account),
+            "amount": _money(s.auto_recharge_amount, account),
+            "in_flight": s.auto_recharge_in_flight,
+            "declined": s.auto_recharge_declined,
+        },
+        "billing_address": s.billing_address,
+        "vat_number": s.vat_number,
+        "suspended": s.suspended,
+        "webhook_url": s.webhook_url,
+    }
+
+
+@router.get("/{sid}")
+def get_account(request: Request, principal: Caller, sid: str) -> dict[str, Any]:
+    """Balance, holds, available credit, currency, policy and thresholds."""
+    account = _account(request, principal, sid)
+    return balance_json(account, container_of(request).credits.balance(account))
+
+
+class SettingsBody(BaseModel):
+    policy: Literal["cut_off", "allow_negative"] | None = None
+    credit_limit: str | None = Field(None, description="Decimal string, account currency.")
+    low_balance_threshold: str | None = None
+    auto_recharge_enabled: bool | None = None
+    auto_recharge_threshold: str | None = None
+    auto_recharge_amount: str | None = None
+    billing_address: str | None = Field(None, max_length=500)
+    vat_number: str | None = Field(None, max_length=40)
+    webhook_url: str | None = Field(None, max_length=500)
+    webhook_secret: str | None = Field(None, max_length=100)
+
+
+@router.patch("/{sid}")
+def update_account(request: Request, principal: Caller, sid: str, body: SettingsBody) -> dict[str, Any]:
+    """Change prepaid settings (admin or manager)."""
+    account = _account(request, principal, sid)
+    container_of(request).accounts.require_role(principal, Role.ADMIN, Role.MANAGER)
+    changes = body.model_dump(exclude_none=True)
+    return balance_json(account, container_of(request).credits.update_settings(account, changes))
+
+
+class TopUpBody(BaseModel):
+    amount: str = Field(description='Decimal string in the account currency, e.g. "25.00".')
+
+
+@router.post("/{sid}/topups")
+def top_up(
+    request: Request,
+    principal: Caller,
+    sid: str,
+    body: TopUpBody,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=150)],
+) -> dict[str, Any]:
+    """Add credit through the payment provider. Replaying the key returns the first result."""
+    account = _account(request, principal, sid)
+    result = container_of(request).credits.top_up(account, body.amount, idempotency_key)
+    return {
+        "status": result.payment_status,
+        "amount": format_decimal(result.amount),
+        "currency": result.currency,
+        "reason": result.reason or None,
+        "replayed": result.replayed,
+        "account": balance_json(account, result.balance),
+    }
+
+
+def _line_json(line: LineRow) -> dict[str, Any]:
+    return {
+        "phone_number": line.e164,
+        "international_calling": line.international_calling,
+        "created_at": line.created_at.isoformat(),
+    }
+
+
+class NumberBody(BaseModel):
+    phone_number: str = Field(max_length=32)
+
+
+@router.post("/{sid}/numbers", status_code=201)
+def add_number(request: Request, principal: Caller, sid: str, body: NumberBody) -> dict[str, Any]:
+    """Attach a number the customer already holds (international calling starts off)."""
+    account = _account(request, principal, sid)
+    container_of(request).accounts.require_role(principal, Role.ADMIN, Role.MANAGER)
+    return _line_json(container_of(request).lines.add(account, body.phone_number))
+
+
+@router.get("/{sid}/numbers")
+def list_numbers(request: Request, principal: Caller, sid: str) -> dict[str, Any]:
+    account = _account(request, principal, sid)
+    return {"numbers": [_line_json(line) for line in container_of(request).lines.lines(account)]}
+
+
+class NumberPatch(BaseModel):
+    international_calling: bool
+
+
+@router.patch("/{sid}/numbers/{e164}")
+def patch_number(request: Request, principal: Caller, sid: str, e164: str, body: NumberPatch) -> dict[str, Any]:
+    """Toggle international calling on a line (admin or manager only)."""
+    account = _account(request, principal, sid)
+    lines = container_of(request).lines
+    return _line_json(lines.set_international(principal, account, e164, body.international_calling))
+
+
+class BlockBody(BaseModel):
+    destination: str = Field(description="ISO country code (FR) or dialling prefix (+881).", max_length=16)
+
+
+@router.get("/{sid}/blocks")
+def list_blocks(request: Request, principal: Caller, sid: str) -> dict[str, Any]:
+    account = _account(request, principal, sid)
+    return {"blocks": [{"kind": b.kind, "value": b.value} for b in container_of(request).lines.blocks(account)]}
+
+
+@router.post("/{sid}/blocks", status_code=201)
+def add_block(request: Request, principal: Caller, sid: str, body: BlockBody) -> dict[str, Any]:
+    account = _account(request, principal, sid)
+    block = container_of(request).lines.block(principal, account, body.destination)
+    return {"kind": block.kind, "value": block.value}
+
+
+@router.delete("/{sid}/blocks/{destination}", status_code=204)
+def remove_block(request: Request, principal: Caller, sid: str, destination: str) -> None:
+    account = _account(request, principal, sid)
+    container_of(request).lines.unblock(principal, account, destination)
+
+
+def call_json(call: CallRow, account: Account) -> dict[str, Any]:
+    return {
+        "call_id": call.call_id,
+        "from": call.origin,
+        "to": call.destination,
+        "direction": call.direction,
+        "kind": call.kind,
+        "status": call.status,
+        "reason": call.reason or None,
+        "charge": _money(call.charged, account),
+        "currency": call.currency,
+        "rate": format_decimal(call.price_per_minute),
+        "rate_currency": call.deck_currency,
+        "fx_rate": format_decimal(call.fx_rate),
+        "increments": f"{call.initial_s}/{call.subsequent_s}",
+        "connection_fee": format_decimal(call.connection_fee),
+        "matched_prefix": call.matched_prefix or None,
+        "friendly_name": call.friendly_name or None,
+        "deck": call.deck or None,
+        "free": call.free,
+        "duration_s": call.duration_s,
+        "billed_s": call.billed_s,
+        "answered": call.answered,
+        "created_at": call.created_at.isoformat(),
+        "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+    }
+
+
+class CallBody(BaseModel):
+    call_id: str = Field(min_length=1, max_length=128)
+    from_: str = Field(alias="from", max_length=32)
+    to: str = Field(max_length=32)
+    direction: Literal["outbound", "inbound"] = "outbound"
+    kind: Literal["voice", "voicemail", "notification", "verification", "conference", "sms"] = "voice"
+
+
+@router.post("/{sid}/calls")
+def authorize_call(request: Request, principal: Caller, sid: str, body: CallBody) -> dict[str, Any]:
+    """May this call start, and for how long? Places a hold for the first interval."""
+    account = _account(request, principal, sid)
+    auth = container_of(request).charging.authorize(
+        account, CallRequest(body.call_id, body.from_, body.to, body.direction, body.kind)
+    )
+    return {
+        "call_id": body.call_id,
+        "allowed": auth.allowed,
+        "reason": auth.reason,
+        "max_duration_s": auth.max_duration_s,
+        "granted_until_s": auth.granted_until_s,
+        "rate": format_decimal(auth.rate),
+        "currency": auth.currency,
+        "free": auth.free,
+    }
+
+
+class UsageBody(BaseModel):
+    used_s: int = Field(ge=0, le=4 * 3600)
+
+
+@router.post("/{sid}/calls/{call_id}/usage")
+def report_usage(request: Request, principal: Caller, sid: str, call_id: str, body: UsageBody) -> dict[str, Any]:
+    """Debit the time used so far and hold the next interval; `continue: false` when credit
+    cannot cover it (the switch hangs up at `granted_until_s`)."""
+    account = _account(request, principal, sid)
+    usage = container_of(request).charging.usage(account, call_id, body.used_s)
+    return {
+        "call_id": call_id,
+        "continue": usage.proceed,
+        "granted_until_s": usage.granted_until_s,
+        "charged": _money(usage.charged, account),
+        "currency": account.currency.code,
+    }
+
+
+class EndBody(BaseModel):
+    duration_s: int = Field(ge=0, le=4 * 3600)
+    answered: bool = True
+
+
+@router.post("/{sid}/calls/{call_id}/end")
+def end_call(request: Request, principal: Caller, sid: str, call_id: str, body: EndBody) -> dict[str, Any]:
+    """The final charge; the rest of the hold is released. Ending again returns the same."""
+    account = _account(request, principal, sid)
+    end = container_of(request).charging.end(account, call_id, body.duration_s, body.answered)
+    return {
+        "call_id": call_id,
+        "charge": _money(end.charge, account),
+        "currency": account.currency.code,
+        "billed_s": end.billed_s,
+        "balance": _money(end.balance, account),
+    }
+
+
+@router.get("/{sid}/calls")
+def call_history(
+    request: Request,
+    principal: Caller,
+    sid: str,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: datetime | None = None,
+) -> dict[str, Any]:
+    """Calls, newest first, with the exact amount charged, the rate, prefix and FX rate."""
+    account = _account(request, principal, sid)
+    calls = container_of(request).charging.history(account, limit, before)
+    return {"calls": [call_json(c, account) for c in calls]}
