@@ -14,6 +14,8 @@ from typing import Any
 TELEBILL = Path(sys.executable).with_name("telebill")
 DEMO_DECKS = ("demo-international", "demo-domestic", "demo-eea")
 DEMO_PLANS = ("demo", "demo-discount")
+# `telebill demo` versions its decks 2026-01-01: demo lookups name their instant, not the clock's
+DEMO_AT = ("--at", "2026-06-01T12:00:00Z")
 TIMEOUT_S = 120
 
 
@@ -28,9 +30,7 @@ class Telebill:
     env: dict[str, str]
     cwd: Path
 
-    def run(
-        self, *args: str, stdin: str | None = None, expect: int | None = 0
-    ) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, stdin: str | None = None, expect: int | None = 0) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             [str(TELEBILL), *args],
             input=stdin,
@@ -45,9 +45,7 @@ class Telebill:
             assert proc.returncode == expect, describe(args, proc)
         return proc
 
-    def run_all(
-        self, *commands: Sequence[str], expect: int | None = 0
-    ) -> list[subprocess.CompletedProcess[str]]:
+    def run_all(self, *commands: Sequence[str], expect: int | None = 0) -> list[subprocess.CompletedProcess[str]]:
         with ThreadPoolExecutor(max_workers=len(commands)) as pool:
             futures = [pool.submit(self.run, *args, expect=None) for args in commands]
             procs = [f.result() for f in futures]
@@ -75,9 +73,7 @@ class Telebill:
         assert proc.returncode == 0, proc.stderr.decode("utf-8", "replace")
         return proc.stdout
 
-    def json_lines(
-        self, *args: str, stdin: str | None = None, expect: int | None = 0
-    ) -> list[dict[str, Any]]:
+    def json_lines(self, *args: str, stdin: str | None = None, expect: int | None = 0) -> list[dict[str, Any]]:
         """Run a `--json` command and parse its stdout: one JSON object per line."""
         return parse_json_lines(self.run(*args, stdin=stdin, expect=expect).stdout)
 

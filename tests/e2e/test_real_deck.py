@@ -25,9 +25,7 @@ def test_a_real_decimal_comma_deck_imports_prices_and_round_trips(database_url: 
     assert imported.returncode == 0, imported.stderr
     assert "imported 11894 voice rows" in imported.stdout
 
-    priced = run(
-        database_url, "price", "+447400123456", "+5511987654321", "+93700123456", "--deck", "fccn", "--json"
-    )
+    priced = run(database_url, "price", "+447400123456", "+5511987654321", "+93700123456", "--deck", "fccn", "--json")
     assert priced.returncode == 0, priced.stderr
     lines = [json.loads(line) for line in priced.stdout.splitlines()]
     assert [(d["matched_prefix"], d["current_price"]) for d in lines] == [

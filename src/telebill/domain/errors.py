@@ -29,7 +29,7 @@ class NoPrice(TelebillError, LookupError):
 
     def __init__(self, destination: str, origin: str | None, where: str) -> None:
         frm = f" from {origin}" if origin else ""
-        super().__init__(f"no price for {destination}{frm} in {where}")
+        super().__init__(f"no price for {destination}{frm} in {where}" if destination else f"no price: {where}")
         self.destination = destination
         self.origin = origin
         self.where = where

@@ -101,7 +101,7 @@ class CatalogService:
             if effective <= at:
                 chosen = version_id
         if chosen is None:
-            raise NoPrice("*", None, f"deck {name}: no version in force at {at.isoformat()}")
+            raise NoPrice("", None, f"deck {name}: no version in force at {at.isoformat()}")
         if chosen not in self._versions:
             with self._uow() as uow:
                 self._versions[chosen] = uow.catalog.load_version(chosen)
@@ -151,7 +151,19 @@ class CatalogService:
         return PricePlan(f"deck:{deck}", (Tier(ConditionKind.ALWAYS, deck),))
 
     def resolve(self, plan: PricePlan, at: datetime | None = None) -> dict[str, DeckVersion]:
-        return {deck: self.deck_version(deck, at) for deck in plan.deck_names}
+        """The version in force at `at` of each deck of the plan; a deck whose first version
+        is still in the future is left out (its tiers price nothing yet)."""
+        resolved = {}
+        for deck in plan.deck_names:
+            try:
+                resolved[deck] = self.deck_version(deck, at)
+            except NoPrice:
+                continue
+        if not resolved:
+            raise NoPrice(
+                "", None, f"plan {plan.name}: no deck has a version in force at {(at or self._clock.now()).isoformat()}"
+            )
+        return resolved
 
     # -- pricing -------------------------------------------------------------------------
 

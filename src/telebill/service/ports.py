@@ -353,3 +353,24 @@ class PaymentProvider(Protocol):
     """Takes money from the customer (card, bank transfer, manual entry)."""
 
     def charge(self, account_sid: str, amount: Decimal, currency: str, idempotency_key: str) -> PaymentResult: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One outbox message on its way to a customer: where it goes (the account's webhook, if
+    any) and what it says. `id` is the outbox id, stable across retries (receivers dedupe by it)."""
+
+    id: int
+    topic: str
+    account_sid: str
+    created_at: datetime
+    payload: dict[str, object]
+    webhook_url: str = ""
+    webhook_secret: str = ""
+
+
+class Notifier(Protocol):
+    """Delivers a notification (webhook, log line, e-mail ...); raises on any failure, which
+    the outbox worker retries later."""
+
+    def deliver(self, message: Notification) -> None: ...

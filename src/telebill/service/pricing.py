@@ -82,9 +82,12 @@ class PriceView:
     def list_deck(self) -> DeckVersion:
         """The deck of the unconditional (international) tier: the published price list."""
         for tier in reversed(self.plan.tiers):
-            if tier.condition is ConditionKind.ALWAYS:
+            if tier.condition is ConditionKind.ALWAYS and tier.deck in self.decks:
                 return self.decks[tier.deck]
-        return self.decks[self.plan.tiers[-1].deck]
+        for tier in reversed(self.plan.tiers):
+            if tier.deck in self.decks:
+                return self.decks[tier.deck]
+        raise NoPrice("", None, f"plan {self.plan.name}: no deck in force")
 
     def priced(self, entry: VoiceRate) -> PricedRate:
         """`entry` as this account pays it: the plan's override applied, then converted."""

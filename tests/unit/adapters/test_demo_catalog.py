@@ -38,10 +38,7 @@ def catalog() -> DemoCatalog:
 
 @pytest.fixture(scope="module")
 def versions(catalog: DemoCatalog) -> dict[str, DeckVersion]:
-    return {
-        name: DeckVersion.of(name, currency(code), EFFECTIVE, content)
-        for name, code, content in catalog.decks
-    }
+    return {name: DeckVersion.of(name, currency(code), EFFECTIVE, content) for name, code, content in catalog.decks}
 
 
 @pytest.fixture(scope="module")

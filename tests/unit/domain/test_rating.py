@@ -19,9 +19,7 @@ from telebill.domain.rating import CallUsage, exact_charge, rate_call
 AT = datetime(2026, 5, 1, tzinfo=UTC)
 
 
-def tariff(
-    price: str = "0.12", inc: str = "60/60", fee: str = "0", rounding: str = "half_up:6", **kw: bool
-) -> Tariff:
+def tariff(price: str = "0.12", inc: str = "60/60", fee: str = "0", rounding: str = "half_up:6", **kw: bool) -> Tariff:
     return Tariff(
         Decimal(price),
         Decimal(price),
@@ -46,9 +44,7 @@ def charge_for(t: Tariff, seconds: int, answered: bool = True) -> Decimal:
     [("60/60", 0, 0), ("60/60", 1, 60), ("60/60", 60, 60), ("60/60", 61, 120), ("30/6", 31, 36),
      ("30/6", 30, 30), ("1/1", 37, 37), ("60/1", 61, 61)],
 )  # fmt: skip
-def test_increments_bill_the_first_block_then_whole_subsequent_blocks(
-    inc: str, seconds: int, billed: int
-) -> None:
+def test_increments_bill_the_first_block_then_whole_subsequent_blocks(inc: str, seconds: int, billed: int) -> None:
     assert Increments.parse(inc).billed_seconds(seconds) == billed
 
 
@@ -96,9 +92,7 @@ def test_negative_durations_are_refused() -> None:
     st.integers(min_value=0, max_value=100_000),
     st.decimals(min_value=0, max_value=1, places=4, allow_nan=False, allow_infinity=False),
 )
-def test_exact_charge_equals_high_precision_decimal_arithmetic(
-    price: Decimal, billed: int, fee: Decimal
-) -> None:
+def test_exact_charge_equals_high_precision_decimal_arithmetic(price: Decimal, billed: int, fee: Decimal) -> None:
     import decimal
 
     with decimal.localcontext() as ctx:

@@ -168,5 +168,5 @@ class Deck:
             if version.effective_from <= at:
                 chosen = version
         if chosen is None:
-            raise NoPrice("*", None, f"deck {self.name}: no version in force at {at.isoformat()}")
+            raise NoPrice("", None, f"deck {self.name}: no version in force at {at.isoformat()}")
         return chosen

@@ -125,6 +125,8 @@ class PricePlan:
     overrides: tuple[Override, ...] = ()
 
     def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise InvalidRate("plan name must not be empty")
         if not self.tiers:
             raise InvalidRate(f"plan {self.name!r} needs at least one tier")
         prefixes = [o.prefix for o in self.overrides]
@@ -166,12 +168,16 @@ def quote(
     destination: PhoneNumber,
     origin: PhoneNumber | None,
 ) -> Quote:
-    """Walk the plan's tiers; the first applicable tier whose deck prices the call wins."""
+    """Walk the plan's tiers; the first applicable tier whose deck prices the call wins.
+    A deck missing from `decks` (no version in force yet) prices nothing."""
     tried: Sequence[str] = []
     for tier in plan.tiers:
         if not tier.applies(origin, destination):
             continue
-        version = decks[tier.deck]
+        version = decks.get(tier.deck)
+        if version is None:
+            tried = [*tried, f"{tier.deck} (no version in force)"]
+            continue
         row = version.voice_row(destination.digits, origin.digits if origin else None)
         if row < 0:
             tried = [*tried, version.label]

@@ -11,10 +11,7 @@ from telebill.adapters.importers.formats import FORMATS, detect_format, read_dec
 from telebill.adapters.importers.telebill_csv import HEADER
 from telebill.domain.errors import InvalidRate, InvalidRows
 
-TWILIO = (
-    "ISO,Country,Description,Price / min,Origination Prefixes,Destination Prefixes\n"
-    'GB,UK,UK,0.01,,"44, 447"\n'
-)
+TWILIO = 'ISO,Country,Description,Price / min,Origination Prefixes,Destination Prefixes\nGB,UK,UK,0.01,,"44, 447"\n'
 
 
 @pytest.mark.parametrize(
@@ -68,9 +65,7 @@ def test_a_named_format_overrides_detection(tmp_path: Path) -> None:
 
 
 def test_an_unknown_format_is_refused_naming_the_choices(tmp_path: Path) -> None:
-    with pytest.raises(
-        InvalidRate, match="unknown deck format 'xls'; choose one of telebill, twilio, simple"
-    ):
+    with pytest.raises(InvalidRate, match="unknown deck format 'xls'; choose one of telebill, twilio, simple"):
         read_deck(tmp_path / "missing.csv", "xls")
 
 

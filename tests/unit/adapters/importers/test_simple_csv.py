@@ -153,9 +153,7 @@ def test_rows_with_bad_rates_are_reported_rather_than_hiding_the_rate_column() -
 
 
 def test_a_repeated_prefix_is_an_error_on_the_repeating_line() -> None:
-    assert errors_of("UK,44,0.01\nUK again,44,0.02\n") == [
-        (2, "prefix 44 from ALL is already priced on line 1")
-    ]
+    assert errors_of("UK,44,0.01\nUK again,44,0.02\n") == [(2, "prefix 44 from ALL is already priced on line 1")]
 
 
 def test_a_file_without_a_prefix_column_is_refused_on_line_one() -> None:

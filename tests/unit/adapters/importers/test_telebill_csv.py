@@ -58,9 +58,7 @@ def test_all_five_kinds_are_read_with_every_field() -> None:
     content = read(ALL_KINDS)
 
     uk, london = sorted(content.voice, key=lambda r: r.prefix)
-    assert uk == VoiceRate(
-        "44", ALL, Destination("United Kingdom", "GB"), Tariff(Decimal("0.010"), Decimal("0.0125"))
-    )
+    assert uk == VoiceRate("44", ALL, Destination("United Kingdom", "GB"), Tariff(Decimal("0.010"), Decimal("0.0125")))
     assert london.origin == ROW
     assert london.tariff == Tariff(
         Decimal("0.01"),
@@ -186,9 +184,7 @@ def test_any_voice_table_survives_export_then_import(
     entries: dict[tuple[str, str], tuple[str, str, Tariff, bool]],
 ) -> None:
     rates = [
-        VoiceRate(
-            prefix, origin, Destination(name, country), replace(tariff, blocked=blocked and not tariff.free)
-        )
+        VoiceRate(prefix, origin, Destination(name, country), replace(tariff, blocked=blocked and not tariff.free))
         for (prefix, origin), (name, country, tariff, blocked) in entries.items()
     ]
     content = DeckContent(VoiceRateTable.of(rates))

@@ -110,11 +110,7 @@ def test_every_bad_row_is_reported_with_its_line_number() -> None:
 
 
 def test_a_prefix_repeated_from_the_same_origin_is_a_duplicate() -> None:
-    body = (
-        'US,United States,US,0.01,,"1, 1201"\n'
-        'CA,Canada,Canada,0.01,,"1204, 1"\n'
-        "US,United States,US,0.01,ROW,1\n"
-    )
+    body = 'US,United States,US,0.01,,"1, 1201"\nCA,Canada,Canada,0.01,,"1204, 1"\nUS,United States,US,0.01,ROW,1\n'
 
     assert errors_of(body) == [(3, "prefix 1 from ALL is already priced on line 2")]
 
