@@ -10,7 +10,6 @@ from telebill.adapters.clock import SystemClock
 from telebill.adapters.jwt_keys import RsaJwtKeys
 from telebill.adapters.payments import ManualPayments
 from telebill.adapters.sql.engine import make_engine
-from telebill.adapters.sql.migrate import upgrade
 from telebill.adapters.sql.uow import SqlUnitOfWorkFactory
 from telebill.config import Settings
 from telebill.service.accounts import AccountService
@@ -39,6 +38,9 @@ class Container:
     lines: LineService
 
     def migrate(self) -> None:
+        # Alembic is only needed to migrate; importing it lazily keeps every CLI command quick.
+        from telebill.adapters.sql.migrate import upgrade
+
         upgrade(self.engine)
 
     def close(self) -> None:

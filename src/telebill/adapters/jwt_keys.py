@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from telebill.domain.errors import Unauthenticated
 
 # Clock skew tolerated between the signer and this server, in seconds.
@@ -17,7 +13,12 @@ MAX_LIFETIME_S = 3600
 
 
 class RsaJwtKeys:
+    # The crypto libraries are imported on first use: most processes (CLI commands, the
+    # Twilio-only API) never touch a JWT, and they cost a noticeable part of start-up.
     def generate(self) -> tuple[str, str]:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         private_pem = key.private_bytes(
             serialization.Encoding.PEM,
@@ -32,6 +33,8 @@ class RsaJwtKeys:
         return private_pem, public_pem
 
     def key_id(self, token: str) -> str | None:
+        import jwt
+
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError:
@@ -39,6 +42,8 @@ class RsaJwtKeys:
         return kid if isinstance(kid, str) else None
 
     def verify(self, token: str, public_pem: str) -> dict[str, object]:
+        import jwt
+
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
