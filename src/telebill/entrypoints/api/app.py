@@ -119,8 +119,10 @@ def create_app(container: Container | None = None, json_logs: bool = True) -> Fa
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(native.router)
-    app.include_router(billing.router)
-    app.include_router(voximplant.router)
+    # Routes are matched in order, one regular expression at a time: the hot paths (price
+    # lookups, call charging) come first.
     app.include_router(twilio.router)
+    app.include_router(billing.router)
+    app.include_router(native.router)
+    app.include_router(voximplant.router)
     return app

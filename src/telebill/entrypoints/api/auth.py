@@ -38,22 +38,26 @@ def bearer_token(request: Request) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def basic_principal(request: Request) -> Principal:
-    """The caller authenticated with HTTP Basic (the Twilio and native APIs)."""
+async def basic_principal(request: Request) -> Principal:
+    """The caller authenticated with HTTP Basic (the Twilio and native APIs).
+
+    Runs on the event loop: credentials are cached (ADR 7), so this is a hash and a dict
+    lookup; a cache miss costs one short indexed query every few seconds per credential.
+    """
     username, password = basic_credentials(request)
     principal = container_of(request).accounts.authenticate_basic(username, password)
     request.state.account_sid = principal.account.sid
     return principal
 
 
-def any_principal(request: Request) -> Principal:
+async def any_principal(request: Request) -> Principal:
     """Basic, or a bearer JWT signed by one of the account's keys."""
     token = bearer_token(request)
     if token is not None:
         principal = container_of(request).accounts.authenticate_jwt(token)
         request.state.account_sid = principal.account.sid
         return principal
-    return basic_principal(request)
+    return await basic_principal(request)
 
 
 def require_operator(request: Request) -> None:

@@ -184,7 +184,7 @@ def _number_prices(view: PriceView, destination_text: str, origination_text: str
 
 
 @router.get("/v2/Voice/Numbers/{DestinationNumber}")
-def fetch_voice_number(
+async def fetch_voice_number(
     request: Request,
     principal: Caller,
     destination_number: DestinationNumber,
@@ -211,7 +211,7 @@ def fetch_voice_number(
 
 
 @router.get("/v2/Trunking/Numbers/{DestinationNumber}")
-def fetch_trunking_number(
+async def fetch_trunking_number(
     request: Request,
     principal: Caller,
     destination_number: DestinationNumber,
