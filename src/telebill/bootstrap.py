@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from telebill.adapters.clock import SystemClock
 from telebill.adapters.jwt_keys import RsaJwtKeys
+from telebill.adapters.notify import LogNotifier, WebhookNotifier
 from telebill.adapters.payments import ManualPayments
 from telebill.adapters.sql.engine import make_engine
 from telebill.adapters.sql.uow import SqlUnitOfWorkFactory
@@ -19,6 +20,7 @@ from telebill.service.credits import CreditService
 from telebill.service.fx import ExchangeRateService
 from telebill.service.ledger import LedgerService
 from telebill.service.lines import LineService
+from telebill.service.notifications import NotificationService
 from telebill.service.ports import Clock, PaymentProvider
 from telebill.service.pricing import PricingService
 
@@ -36,6 +38,7 @@ class Container:
     credits: CreditService
     charging: ChargingService
     lines: LineService
+    notifications: NotificationService
 
     def migrate(self) -> None:
         # Alembic is only needed to migrate; importing it lazily keeps every CLI command quick.
@@ -63,4 +66,5 @@ def bootstrap(
     return Container(
         settings, engine, clock, catalog, accounts, fx, pricing, LedgerService(uow), credits, charging,
         LineService(uow, clock),
+        notifications=NotificationService(uow, clock, credits, charging, WebhookNotifier(clock), LogNotifier()),
     )  # fmt: skip

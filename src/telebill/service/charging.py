@@ -153,7 +153,9 @@ class ChargingService:
                 if existing.request_hash != digest:
                     raise IdempotencyConflict(f"call {request.call_id} was authorised with other details")
                 return self._answer(uow, account, existing)
-            settings = settings_of(uow, account.sid)
+            # locked (as usage, end and top-up do, in the same order): the alert and auto-recharge
+            # flags are read here and written back by balance_events
+            settings = settings_of(uow, account.sid, lock=True)
             call = self._new_call(account, request, kind, digest, now)
             refusal, call = self._price(uow, account, request, kind, call, settings, view)
             if refusal is not None:
@@ -287,6 +289,10 @@ class ChargingService:
             return self._refuse(uow, call, Refusal.INSUFFICIENT_CREDIT)
         call = self._hold(uow, ledger, account, call, customer_id, revenue_id, 0, grant, now)
         uow.billing.update_call(call)
+        # the first hold lowers the available balance too: a crossing here alerts now, not at
+        # the next call (usage and end only see drops from where the hold left it)
+        after = uow.ledger.lock([customer_id])[customer_id].balance.credit_available
+        balance_events(uow, account, settings, available, after, now)
         return call
 
     def _refuse(self, uow: UnitOfWork, call: CallRow, refusal: Refusal) -> CallRow:
@@ -356,7 +362,10 @@ class ChargingService:
         with self._uow() as uow:
             call = self._active_call(uow, account, call_id)
             if call.status != "active" or used_s <= call.used_s or call.kind == CallKind.SMS.value:
-                proceed = call.status == "active" and call.granted_until_s > call.used_s
+                # a replayed (or stale) report answers like the report that charged this time
+                left = call.granted_until_s - call.used_s
+                negative = settings_of(uow, account.sid).policy is NegativePolicy.ALLOW_NEGATIVE
+                proceed = call.status == "active" and left > 0 and (left >= self._interval or negative)
                 return Usage(proceed, call.granted_until_s, call.charged, call)
             settings = settings_of(uow, account.sid, lock=True)
             ledger = Ledger(uow.ledger, now)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from telebill.domain.accounts import Account
 from telebill.domain.errors import IdempotencyConflict, InvalidInput
@@ -59,7 +61,10 @@ def balance_events(
         "threshold": format_decimal(from_micros(settings.low_balance_threshold)),
         "at": now.isoformat(),
     }
-    stamp = now.isoformat()
+    # One message per crossing: the random part keeps two crossings at the same instant (a
+    # coarse or frozen clock) from colliding on the dedupe key and the second being dropped,
+    # which for auto_recharge would leave it in flight with no request to settle it.
+    stamp = f"{now.isoformat()}:{secrets.token_hex(4)}"
     if events.low_balance_alert:
         uow.billing.enqueue(account.sid, "balance.low", f"balance.low:{account.sid}:{stamp}", payload, now)
     if events.start_auto_recharge:
@@ -121,6 +126,10 @@ class CreditService:
                     if not isinstance(value, str):
                         raise InvalidInput(f"{name} must be text")
                     values[name] = value.strip()
+                    if name == "webhook_url" and values[name]:
+                        parsed = urlsplit(values[name])
+                        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                            raise InvalidInput("webhook_url must be an http(s) URL with a host")
                 else:
                     raise InvalidInput(f"{name}: not a setting")
             if values.get("auto_recharge_enabled"):
@@ -158,10 +167,12 @@ class CreditService:
         result = self._provider.charge(account.sid, amount, account.currency.code, payment_key)
         now = self._clock.now()
         with self._uow() as uow:
+            # lock first: on PostgreSQL a concurrent replay then waits for the winner's commit
+            # and sees its payment below, instead of failing on the unique key
+            settings = settings_of(uow, account.sid, lock=True)
             if uow.billing.payment_by_key(payment_key) is not None:  # a concurrent replay won
                 return self.top_up(account, amount_text, key, source)
             transfer_id = None
-            settings = settings_of(uow, account.sid, lock=True)
             if result.succeeded:
                 ledger = Ledger(uow.ledger, now)
                 customer = ledger.customer_credit(account.sid, account.currency.code)
@@ -172,7 +183,10 @@ class CreditService:
                     account.currency.code, f"top-up {result.provider} {result.reference}",
                 )  # fmt: skip
                 transfer_id = transfer.id
-                settings = replace(settings, auto_recharge_in_flight=False) if source == "auto" else settings
+                if source == "auto":
+                    # saved here: balance_events saves only what it changes itself
+                    settings = replace(settings, auto_recharge_in_flight=False)
+                    uow.billing.save_settings(account.sid, settings)
                 settings = balance_events(uow, account, settings, before, before + micros, now)
             elif source == "auto":
                 settings = replace(settings, auto_recharge_in_flight=False, auto_recharge_declined=True)

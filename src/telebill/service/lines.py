@@ -57,6 +57,34 @@ class LineService:
             uow.commit()
         return LineRow(line.e164, line.account_sid, enabled, line.created_at)
 
+    def assign(self, principal: Principal, account: Account, number: str, key_sid: str, assigned: bool) -> list[str]:
+        """Assign a team member (API key) to a line, or take them off it (admin or manager)."""
+        if principal.role not in (Role.ADMIN, Role.MANAGER):
+            raise Forbidden("only an admin or a manager may assign members to numbers")
+        e164 = parse_number(number).e164
+        with self._uow() as uow:
+            line = uow.billing.line(e164)
+            if line is None or line.account_sid != account.sid:
+                raise NotFound(f"{e164} is not a number of this account")
+            found = uow.accounts.key(key_sid)
+            if found is None or found[0].account_sid != account.sid:
+                raise NotFound(f"key {key_sid} is not a key of this account")
+            if assigned:
+                uow.billing.assign(e164, key_sid)
+            else:
+                uow.billing.unassign(e164, key_sid)
+            members = uow.billing.members(e164)
+            uow.commit()
+        return members
+
+    def members(self, account: Account, number: str) -> list[str]:
+        e164 = parse_number(number).e164
+        with self._uow() as uow:
+            line = uow.billing.line(e164)
+            if line is None or line.account_sid != account.sid:
+                raise NotFound(f"{e164} is not a number of this account")
+            return uow.billing.members(e164)
+
     def block(self, principal: Principal, account: Account, target: str) -> Block:
         block = _block_of(target)
         if principal.role not in (Role.ADMIN, Role.MANAGER):

@@ -29,9 +29,7 @@ from telebill.domain.money import Rounding, currency
 def content(uk_price: str = "0.10") -> DeckContent:
     voice = VoiceRateTable.of(
         [
-            VoiceRate(
-                "44", ALL, Destination("United Kingdom", "GB"), Tariff(Decimal(uk_price), Decimal(uk_price))
-            ),
+            VoiceRate("44", ALL, Destination("United Kingdom", "GB"), Tariff(Decimal(uk_price), Decimal(uk_price))),
             VoiceRate(
                 "447",
                 ROW,
@@ -50,9 +48,7 @@ def content(uk_price: str = "0.10") -> DeckContent:
                 Destination("United Kingdom - Mobile", "GB"),
                 Tariff(Decimal("0.15"), Decimal("0.15")),
             ),
-            VoiceRate(
-                "1", ALL, Destination("United States", "US"), Tariff(Decimal(0), Decimal(0), free=True)
-            ),
+            VoiceRate("1", ALL, Destination("United States", "US"), Tariff(Decimal(0), Decimal(0), free=True)),
             VoiceRate("870", ALL, Destination("Inmarsat", ""), Tariff(Decimal(5), Decimal(5), blocked=True)),
         ]
     )
@@ -105,9 +101,7 @@ def test_two_versions_with_the_same_effective_instant_conflict(container: Contai
 def test_a_deck_keeps_its_currency(container: Container) -> None:
     container.catalog.import_deck("intl", currency("USD"), content(), "a")
     with pytest.raises(Conflict, match="USD"):
-        container.catalog.import_deck(
-            "intl", currency("EUR"), content(), "b", datetime(2027, 1, 1, tzinfo=UTC)
-        )
+        container.catalog.import_deck("intl", currency("EUR"), content(), "b", datetime(2027, 1, 1, tzinfo=UTC))
 
 
 def test_plans_round_trip_with_tiers_and_overrides(container: Container) -> None:

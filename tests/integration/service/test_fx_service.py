@@ -49,9 +49,7 @@ def test_importing_the_same_days_again_replaces_them(rates: Container) -> None:
     fixed = "Date,USD,\n2026-10-30,1.5,\n"
     rates.fx.import_rates(read_ecb_csv(io.StringIO(fixed), "fix.csv"))
     assert rates.fx.span() == before
-    assert rates.fx.rate(currency("EUR"), currency("USD"), datetime(2026, 10, 30, tzinfo=UTC)) == Decimal(
-        "1.5"
-    )
+    assert rates.fx.rate(currency("EUR"), currency("USD"), datetime(2026, 10, 30, tzinfo=UTC)) == Decimal("1.5")
 
 
 def _row(day: str, code: str) -> str:

@@ -14,6 +14,7 @@ from telebill.adapters.sql.billing_tables import (
     billing_settings,
     calls,
     destination_blocks,
+    number_members,
     outbox,
     payments,
 )
@@ -50,6 +51,13 @@ def _settings_values(s: BillingSettings) -> dict[str, Any]:
 
 def _call(row: Any) -> CallRow:
     return CallRow(**{c.name: getattr(row, c.name) for c in calls.columns})
+
+
+def _outbox(r: Any) -> OutboxRow:
+    return OutboxRow(
+        r.id, r.account_sid, r.topic, r.dedupe_key, json.loads(r.payload), r.created_at, r.attempts,
+        r.next_attempt_at, r.delivered_at, r.failed_at, r.last_error,
+    )  # fmt: skip
 
 
 class SqlBillingRepository:
@@ -111,44 +119,14 @@ class SqlBillingRepository:
         )
         if self.conn.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        return [
-            OutboxRow(
-                r.id,
-                r.account_sid,
-                r.topic,
-                r.dedupe_key,
-                json.loads(r.payload),
-                r.created_at,
-                r.attempts,
-                r.next_attempt_at,
-                r.delivered_at,
-                r.failed_at,
-                r.last_error,
-            )
-            for r in self.conn.execute(query)
-        ]
+        return [_outbox(r) for r in self.conn.execute(query)]
 
     def mark_outbox(self, outbox_id: int, **values: Any) -> None:
         self.conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(**values))
 
     def outbox_of(self, account_sid: str) -> list[OutboxRow]:
         rows = self.conn.execute(select(outbox).where(outbox.c.account_sid == account_sid).order_by(outbox.c.id))
-        return [
-            OutboxRow(
-                r.id,
-                r.account_sid,
-                r.topic,
-                r.dedupe_key,
-                json.loads(r.payload),
-                r.created_at,
-                r.attempts,
-                r.next_attempt_at,
-                r.delivered_at,
-                r.failed_at,
-                r.last_error,
-            )
-            for r in rows
-        ]
+        return [_outbox(r) for r in rows]
 
     # -- calls --------------------------------------------------------------------------
 
@@ -206,6 +184,21 @@ class SqlBillingRepository:
     def set_international(self, e164: str, enabled: bool) -> None:
         self.conn.execute(
             update(account_numbers).where(account_numbers.c.e164 == e164).values(international_calling=enabled)
+        )
+
+    def members(self, e164: str) -> list[str]:
+        rows = self.conn.execute(
+            select(number_members.c.key_sid).where(number_members.c.e164 == e164).order_by(number_members.c.key_sid)
+        )
+        return [r.key_sid for r in rows]
+
+    def assign(self, e164: str, key_sid: str) -> None:
+        if key_sid not in self.members(e164):
+            self.conn.execute(insert(number_members).values(e164=e164, key_sid=key_sid))
+
+    def unassign(self, e164: str, key_sid: str) -> None:
+        self.conn.execute(
+            delete(number_members).where(number_members.c.e164 == e164, number_members.c.key_sid == key_sid)
         )
 
     def blocks(self, account_sid: str) -> list[tuple[str, str]]:

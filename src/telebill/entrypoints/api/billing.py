@@ -224,6 +224,7 @@ def authorize_call(request: Request, principal: Caller, sid: str, body: CallBody
         "max_duration_s": auth.max_duration_s,
         "granted_until_s": auth.granted_until_s,
         "rate": format_decimal(auth.rate),
+        "rate_currency": auth.call.deck_currency,  # the rate's currency (the plan's, for outbound voice)
         "currency": auth.currency,
         "free": auth.free,
     }

@@ -14,6 +14,7 @@ from telebill.entrypoints.cli import (
     money_commands,
     pricing_commands,
     server_commands,
+    worker_commands,
 )
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ app.command("demo")(catalog_commands.demo)
 app.command("price")(pricing_commands.price)
 app.command("rate")(pricing_commands.rate)
 app.command("serve")(server_commands.serve)
+app.command("worker")(worker_commands.worker)
 
 
 def main() -> None:

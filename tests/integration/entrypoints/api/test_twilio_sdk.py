@@ -98,9 +98,7 @@ def test_list_without_a_page_size_pages_by_fifty(live_server: LiveServer) -> Non
     with raw(live_server) as c:
         meta = c.get("/v2/Voice/Countries").json()["meta"]
     assert meta["page_size"] == 50
-    assert len(sdk(live_server).pricing.v2.voice.countries.list()) == len(
-        LISTS["voice"][1](deck(live_server))
-    )
+    assert len(sdk(live_server).pricing.v2.voice.countries.list()) == len(LISTS["voice"][1](deck(live_server)))
 
 
 def test_page_navigation_goes_forward_and_back(live_server: LiveServer) -> None:
@@ -187,9 +185,7 @@ def test_a_voice_country_has_the_catalog_prices_as_strings(live_server: LiveServ
     assert seen == set(entries)
     assert ("447", "1") in seen
     assert ("447", "ROW") in seen
-    inbound = {
-        p.number_type.value.replace("_", " "): p for p in d.inbound if p.country == "GB" and p.caller == "ALL"
-    }
+    inbound = {p.number_type.value.replace("_", " "): p for p in d.inbound if p.country == "GB" and p.caller == "ALL"}
     assert [p["number_type"] for p in gb.inbound_call_prices] == ["local", "mobile", "national", "toll free"]
     for p in gb.inbound_call_prices:
         assert p["current_price"] == format(inbound[p["number_type"]].current_price, "f")
@@ -382,9 +378,7 @@ def test_an_unknown_country_is_a_twilio_404(live_server: LiveServer, resource: s
 
 
 @pytest.mark.parametrize(("resource", "iso"), [("phone numbers", "JP"), ("messaging", "AD")])
-def test_a_country_without_such_prices_is_a_twilio_404(
-    live_server: LiveServer, resource: str, iso: str
-) -> None:
+def test_a_country_without_such_prices_is_a_twilio_404(live_server: LiveServer, resource: str, iso: str) -> None:
     with pytest.raises(TwilioRestException) as caught:
         FETCHES[resource](sdk(live_server), iso)
     assert (caught.value.status, caught.value.code) == (404, 20404)
@@ -419,16 +413,11 @@ def test_each_account_sees_its_own_currency_and_discount(live_server: LiveServer
     other = sdk(live_server, "other").pricing.v2.voice.countries("FR").fetch()
     assert (acme.price_unit, sub.price_unit, other.price_unit) == ("USD", "USD", "EUR")
     assert sub.outbound_prefix_prices == acme.outbound_prefix_prices
-    usd = {
-        (tuple(p["destination_prefixes"]), tuple(p["origination_prefixes"])): p
-        for p in acme.outbound_prefix_prices
-    }
+    usd = {(tuple(p["destination_prefixes"]), tuple(p["origination_prefixes"])): p for p in acme.outbound_prefix_prices}
     for p in other.outbound_prefix_prices:
         listed = usd[tuple(p["destination_prefixes"]), tuple(p["origination_prefixes"])]
         assert Decimal(p["base_price"]) == eur(live_server, Decimal(listed["base_price"]))
-        assert Decimal(p["current_price"]) == eur(
-            live_server, Decimal(listed["current_price"]) * Decimal("0.9")
-        )
+        assert Decimal(p["current_price"]) == eur(live_server, Decimal(listed["current_price"]) * Decimal("0.9"))
 
 
 def test_the_discount_plan_fixes_uk_prices(live_server: LiveServer) -> None:
@@ -445,9 +434,7 @@ def test_phone_number_and_sms_prices_are_converted_for_a_eur_account(live_server
     us_sms = client.pricing.v1.messaging.countries("US").fetch()
     assert us_numbers.price_unit == us_sms.price_unit == "EUR"
     assert Decimal(us_numbers.phone_number_prices[0]["current_price"]) == eur(live_server, Decimal("1.00"))
-    assert Decimal(us_sms.outbound_sms_prices[0]["prices"][0]["current_price"]) == eur(
-        live_server, Decimal("0.0079")
-    )
+    assert Decimal(us_sms.outbound_sms_prices[0]["prices"][0]["current_price"]) == eur(live_server, Decimal("0.0079"))
 
 
 # -- exact JSON shapes -----------------------------------------------------------------------

@@ -61,9 +61,7 @@ class Vox:
         return self.server.container.pricing.view(self.account(who))
 
     def key(self, who: str = "acme") -> NewKey:
-        return self.server.container.accounts.create_key(
-            self.server.accounts[who].sid, Role.ADMIN, KeyKind.JWT
-        )
+        return self.server.container.accounts.create_key(self.server.accounts[who].sid, Role.ADMIN, KeyKind.JWT)
 
     def credentials(self, key: NewKey, who: str = "acme", private_key: str | None = None) -> Path:
         path = self.tmp / f"{key.key.sid}.json"
@@ -423,9 +421,7 @@ def test_a_multipart_post_to_the_method_path_is_understood(vox: Vox) -> None:
         assert r.status_code == 200
         assert r.headers["content-type"] == "application/json"
         assert r.json()["result"]["account_name"] == "acme"
-    r = httpx.get(
-        f"{base}/platform_api/GetPhoneNumberRegions", params={"country_code": "GB"}, headers=headers
-    )
+    r = httpx.get(f"{base}/platform_api/GetPhoneNumberRegions", params={"country_code": "GB"}, headers=headers)
     assert r.json()["error"]["code"] == 400
     assert "phone_category_name" in r.json()["error"]["msg"]
 
@@ -441,9 +437,7 @@ def test_a_node_style_multipart_request_with_a_numeric_iss_is_understood(vox: Vo
         "country_code": (None, "FR"),
         "sandbox": (None, "false"),
     }
-    r = httpx.post(
-        f"{vox.server.base_url}/platform_api", files=fields, headers={"Authorization": f"Bearer {token}"}
-    )
+    r = httpx.post(f"{vox.server.base_url}/platform_api", files=fields, headers={"Authorization": f"Bearer {token}"})
     assert r.headers["content-type"] == "application/json"
     [france] = r.json()["result"]
     assert france["phone_prefix"] == "33"
