@@ -29,6 +29,7 @@ class Refusal(Enum):
     INSUFFICIENT_CREDIT = "insufficient_credit"
     ACCOUNT_SUSPENDED = "account_suspended"
     NOT_A_LINE_OF_THE_ACCOUNT = "not_a_line_of_the_account"
+    LINE_NOT_ASSIGNED_TO_MEMBER = "line_not_assigned_to_member"
     NO_PRICE = "no_price"
 
 

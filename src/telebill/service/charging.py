@@ -51,6 +51,7 @@ class CallRequest:
     destination: str
     direction: str = "outbound"
     kind: str = "voice"
+    member_key: str | None = None  # a team member's key: outbound calls only from their lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +202,8 @@ class ChargingService:
         line = uow.billing.line(line_number.e164)
         if line is None or line.account_sid != account.sid:
             return Refusal.NOT_A_LINE_OF_THE_ACCOUNT, call
+        if r.member_key and r.direction == "outbound" and r.member_key not in uow.billing.members(line.e164):
+            return Refusal.LINE_NOT_ASSIGNED_TO_MEMBER, call
         other_text = r.destination if r.direction == "outbound" else r.origin
         try:
             other = parse_number(other_text, line_number.country)

@@ -130,3 +130,16 @@ def test_expired_holds_are_released(demo_container: Container, acme: Account, cl
     assert c.charging.expire_holds() == 1
     assert c.credits.balance(acme).holds == 0
     assert c.ledger.verify().ok
+
+
+def test_a_member_calls_only_from_the_lines_assigned_to_them(demo_container: Container, acme: Account) -> None:
+    from telebill.domain.accounts import Principal, Role
+
+    c = demo_container
+    c.credits.top_up(acme, "10.00", "t1")
+    member = c.accounts.create_key(acme.sid, Role.MEMBER)
+    request = CallRequest("c1", US_LINE, UK_MOBILE, member_key=member.key.sid)
+    refused = c.charging.authorize(acme, request)
+    assert (refused.allowed, refused.reason) == (False, "line_not_assigned_to_member")
+    c.lines.assign(Principal(acme, Role.ADMIN), acme, US_LINE, member.key.sid, True)
+    assert c.charging.authorize(acme, CallRequest("c2", US_LINE, UK_MOBILE, member_key=member.key.sid)).allowed

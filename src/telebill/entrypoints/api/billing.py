@@ -151,6 +151,31 @@ def patch_number(request: Request, principal: Caller, sid: str, e164: str, body:
     return _line_json(lines.set_international(principal, account, e164, body.international_calling))
 
 
+class MemberBody(BaseModel):
+    key_sid: str = Field(pattern=r"^SK[0-9a-f]{32}$", description="The team member's API key.")
+
+
+@router.get("/{sid}/numbers/{e164}/members")
+def list_members(request: Request, principal: Caller, sid: str, e164: str) -> dict[str, Any]:
+    account = _account(request, principal, sid)
+    return {"phone_number": e164, "members": container_of(request).lines.members(account, e164)}
+
+
+@router.post("/{sid}/numbers/{e164}/members", status_code=201)
+def assign_member(request: Request, principal: Caller, sid: str, e164: str, body: MemberBody) -> dict[str, Any]:
+    """Assign a member to a line: a member key places outbound calls only from its lines."""
+    account = _account(request, principal, sid)
+    members = container_of(request).lines.assign(principal, account, e164, body.key_sid, True)
+    return {"phone_number": e164, "members": members}
+
+
+@router.delete("/{sid}/numbers/{e164}/members/{key_sid}")
+def unassign_member(request: Request, principal: Caller, sid: str, e164: str, key_sid: str) -> dict[str, Any]:
+    account = _account(request, principal, sid)
+    members = container_of(request).lines.assign(principal, account, e164, key_sid, False)
+    return {"phone_number": e164, "members": members}
+
+
 class BlockBody(BaseModel):
     destination: str = Field(description="ISO country code (FR) or dialling prefix (+881).", max_length=16)
 
@@ -214,8 +239,9 @@ class CallBody(BaseModel):
 def authorize_call(request: Request, principal: Caller, sid: str, body: CallBody) -> dict[str, Any]:
     """May this call start, and for how long? Places a hold for the first interval."""
     account = _account(request, principal, sid)
+    member = principal.key_sid if principal.role is Role.MEMBER else None
     auth = container_of(request).charging.authorize(
-        account, CallRequest(body.call_id, body.from_, body.to, body.direction, body.kind)
+        account, CallRequest(body.call_id, body.from_, body.to, body.direction, body.kind, member)
     )
     return {
         "call_id": body.call_id,
