@@ -42,6 +42,7 @@ test: lint types arch test-sqlite test-postgres
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/charging.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis src/*.egg-info
