@@ -107,6 +107,7 @@ class ChargingService:
         self._pricing = pricing
         self._interval = interval_s
         self._hold_timeout = timedelta(seconds=hold_timeout_s)
+        self._account_ids: dict[str, int] = {}
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -123,9 +124,8 @@ class ChargingService:
         return f"call:{account.sid}:{call_id}:{step}"
 
     def _ledger_accounts(self, ledger: Ledger, account: Account, service: str) -> tuple[int, int]:
-        customer = ledger.customer_credit(account.sid, account.currency.code)
-        revenue = ledger.platform(AccountKind.REVENUE, account.currency.code, service)
-        return customer.id, revenue.id
+        customer = ledger.customer_credit_id(account.sid, account.currency.code)
+        return customer, ledger.platform_id(AccountKind.REVENUE, account.currency.code, service)
 
     # -- authorise ------------------------------------------------------------------------
 
@@ -160,13 +160,14 @@ class ChargingService:
             call = self._new_call(account, request, kind, digest, now)
             refusal, call = self._price(uow, account, request, kind, call, settings, view)
             if refusal is not None:
-                call = replace(call, status="refused", reason=refusal.value)
+                call = _refused(call, refusal)
                 uow.billing.add_call(call)
                 uow.commit()
                 return self._answer(uow, account, call)
+            call, available = self._open(uow, account, kind, call, settings, now)
             uow.billing.add_call(call)
-            call = self._open(uow, account, kind, call, settings, now)
-            answer = self._answer(uow, account, call)
+            held = tariff_of(call).cost(call.granted_until_s) if call.hold_transfer_id is not None else 0
+            answer = self._answer(uow, account, call, settings, available, held)
             uow.commit()
             return answer
 
@@ -261,18 +262,18 @@ class ChargingService:
 
     def _open(
         self, uow: UnitOfWork, account: Account, kind: CallKind, call: CallRow, settings: BillingSettings, now: datetime
-    ) -> CallRow:
-        """Place the first hold (voice) or take the message price (SMS)."""
+    ) -> tuple[CallRow, int]:
+        """Place the first hold (voice) or take the message price (SMS). Returns the call
+        (not yet stored) and the available balance it leaves."""
         tariff = tariff_of(call)
-        ledger = Ledger(uow.ledger, now)
+        ledger = Ledger(uow.ledger, now, self._account_ids)
         customer_id, revenue_id = self._ledger_accounts(ledger, account, "sms" if kind is CallKind.SMS else "voice")
-        customer = uow.ledger.lock([customer_id])[customer_id]
-        available = customer.balance.credit_available
+        available = ledger.balance(customer_id).credit_available
         budget = available - settings.floor
         if kind is CallKind.SMS:
             price = _sms_micros(call)
             if price > budget:
-                return self._refuse(uow, call, Refusal.INSUFFICIENT_CREDIT)
+                return _refused(call, Refusal.INSUFFICIENT_CREDIT), available
             if price:
                 ledger.transfer(
                     self._key(account, call.call_id, "sms"), TransferKind.POSTED, customer_id, revenue_id, price,
@@ -281,27 +282,18 @@ class ChargingService:
                 )  # fmt: skip
                 balance_events(uow, account, settings, available, available - price, now)
             call = replace(call, status="ended", charged=price, duration_s=0, billed_s=0, answered=True, ended_at=now)
-            uow.billing.update_call(call)
-            return call
+            return call, available - price
         if tariff.free:
-            call = replace(call, granted_until_s=MAX_CALL_S)
-            uow.billing.update_call(call)
-            return call
+            return replace(call, granted_until_s=MAX_CALL_S), available
         grant = tariff.affordable_seconds(budget, self._interval)
         if grant == 0:
-            return self._refuse(uow, call, Refusal.INSUFFICIENT_CREDIT)
+            return _refused(call, Refusal.INSUFFICIENT_CREDIT), available
         call = self._hold(uow, ledger, account, call, customer_id, revenue_id, 0, grant, now)
-        uow.billing.update_call(call)
         # the first hold lowers the available balance too: a crossing here alerts now, not at
         # the next call (usage and end only see drops from where the hold left it)
-        after = uow.ledger.lock([customer_id])[customer_id].balance.credit_available
+        after = ledger.balance(customer_id).credit_available
         balance_events(uow, account, settings, available, after, now)
-        return call
-
-    def _refuse(self, uow: UnitOfWork, call: CallRow, refusal: Refusal) -> CallRow:
-        call = replace(call, status="refused", reason=refusal.value)
-        uow.billing.update_call(call)
-        return call
+        return call, after
 
     def _hold(
         self,
@@ -328,17 +320,31 @@ class ChargingService:
             hold_id = hold.id
         return replace(call, hold_transfer_id=hold_id, granted_until_s=start_s + seconds)
 
-    def _answer(self, uow: UnitOfWork, account: Account, call: CallRow) -> Authorization:
+    def _answer(
+        self,
+        uow: UnitOfWork,
+        account: Account,
+        call: CallRow,
+        settings: BillingSettings | None = None,
+        available: int | None = None,
+        held: int | None = None,
+    ) -> Authorization:
+        """The authorisation answer; what the caller already knows (settings, the available
+        balance, the amount held) is passed in rather than read again."""
         if call.status == "refused":
             return Authorization(False, call.reason, 0, 0, call.price_per_minute, call.currency, call.free, call)
-        settings = settings_of(uow, account.sid)
+        settings = settings or settings_of(uow, account.sid)
         tariff = tariff_of(call)
         if call.free or call.kind == CallKind.SMS.value:
             max_s = MAX_CALL_S if call.kind != CallKind.SMS.value else 0
         else:
-            customer = Ledger(uow.ledger, call.created_at).customer_credit(account.sid, account.currency.code)
-            held = self._held(uow, call)
-            budget = customer.balance.credit_available + held - settings.floor + call.charged
+            if available is None:
+                ledger = Ledger(uow.ledger, call.created_at, self._account_ids)
+                customer_id = ledger.customer_credit_id(account.sid, account.currency.code)
+                available = ledger.balance(customer_id).credit_available
+            if held is None:
+                held = self._held(uow, call)
+            budget = available + held - settings.floor + call.charged
             max_s = tariff.affordable_seconds(budget, MAX_CALL_S)
         return Authorization(
             True, None, max_s, call.granted_until_s, call.price_per_minute, call.currency, call.free, call
@@ -371,21 +377,21 @@ class ChargingService:
                 proceed = call.status == "active" and left > 0 and (left >= self._interval or negative)
                 return Usage(proceed, call.granted_until_s, call.charged, call)
             settings = settings_of(uow, account.sid, lock=True)
-            ledger = Ledger(uow.ledger, now)
+            ledger = Ledger(uow.ledger, now, self._account_ids)
             customer_id, revenue_id = self._ledger_accounts(ledger, account, "voice")
-            before = uow.ledger.lock([customer_id])[customer_id].balance.credit_available
+            before = ledger.balance(customer_id).credit_available
             call = self._settle_to(uow, ledger, account, call, customer_id, revenue_id, used_s, now)
             call = replace(call, used_s=used_s, usage_seq=call.usage_seq + 1)
             tariff = tariff_of(call)
             if tariff.free:
                 grant = self._interval
             else:
-                available = uow.ledger.lock([customer_id])[customer_id].balance.credit_available
+                available = ledger.balance(customer_id).credit_available
                 budget = available - settings.floor
                 grant = _extra_affordable(tariff, used_s, budget, self._interval)
             call = self._hold(uow, ledger, account, call, customer_id, revenue_id, used_s, grant, now)
             uow.billing.update_call(call)
-            after = uow.ledger.lock([customer_id])[customer_id].balance.credit_available
+            after = ledger.balance(customer_id).credit_available
             balance_events(uow, account, settings, before, after, now)
             uow.commit()
         proceed = grant >= self._interval or (settings.policy is NegativePolicy.ALLOW_NEGATIVE and grant > 0)
@@ -439,15 +445,15 @@ class ChargingService:
         now = self._clock.now()
         with self._uow() as uow:
             call = self._active_call(uow, account, call_id)
-            ledger = Ledger(uow.ledger, now)
+            ledger = Ledger(uow.ledger, now, self._account_ids)
             customer_id, revenue_id = self._ledger_accounts(
                 ledger, account, "sms" if call.kind == CallKind.SMS.value else "voice"
             )
             if call.status != "active":
-                balance = uow.ledger.lock([customer_id])[customer_id].balance.credit_balance
+                balance = ledger.balance(customer_id).credit_balance
                 return CallEnd(call.charged, call.billed_s or 0, balance, call)
             settings = settings_of(uow, account.sid, lock=True)
-            before = uow.ledger.lock([customer_id])[customer_id].balance.credit_available
+            before = ledger.balance(customer_id).credit_available
             connected = answered or call.kind == CallKind.VOICEMAIL.value  # voicemail is billed as connected
             call = self._settle_to(uow, ledger, account, call, customer_id, revenue_id, duration_s, now, connected)
             billed = tariff_of(call).billed_seconds(duration_s, connected)
@@ -456,7 +462,7 @@ class ChargingService:
                 answered=connected, ended_at=now, used_s=max(call.used_s, duration_s),
             )  # fmt: skip
             uow.billing.update_call(call)
-            locked = uow.ledger.lock([customer_id])[customer_id].balance
+            locked = ledger.balance(customer_id)
             balance_events(uow, account, settings, before, locked.credit_available, now)
             uow.commit()
         return CallEnd(call.charged, call.billed_s or 0, locked.credit_balance, call)
@@ -476,7 +482,7 @@ class ChargingService:
         now = self._clock.now()
         with self._uow() as uow:
             expired = uow.ledger.expired_holds(now, limit)
-            ledger = Ledger(uow.ledger, now)
+            ledger = Ledger(uow.ledger, now, self._account_ids)
             for hold in expired:
                 ledger.transfer(
                     f"expire:{hold.id}", TransferKind.EXPIRE_PENDING, hold.debit_account_id, hold.credit_account_id,
@@ -484,6 +490,10 @@ class ChargingService:
                 )  # fmt: skip
             uow.commit()
         return len(expired)
+
+
+def _refused(call: CallRow, refusal: Refusal) -> CallRow:
+    return replace(call, status="refused", reason=refusal.value)
 
 
 def _sms_micros(call: CallRow) -> int:

@@ -38,17 +38,47 @@ class Floor:
 
 
 class Ledger:
-    def __init__(self, repo: LedgerRepository, now: datetime) -> None:
+    """The ledger inside one unit of work. `known_ids` is a cache of account ids by code that
+    a service keeps across transactions: accounts are never deleted, so an id read from the
+    database (a committed account) stays valid."""
+
+    def __init__(self, repo: LedgerRepository, now: datetime, known_ids: dict[str, int] | None = None) -> None:
         self.repo = repo
         self.now = now
+        self._known_ids = known_ids if known_ids is not None else {}
+        self._balances: dict[int, Balance] = {}
+        self._currencies: dict[int, str] = {}
 
     def account(self, code: str, kind: AccountKind, currency: str, owner_sid: str | None = None) -> LedgerAccountRow:
         found = self.repo.account_by_code(code)
         if found is None:
             self.repo.create_account(code, kind, currency, owner_sid)
             found = self.repo.account_by_code(code)
+        else:
+            self._known_ids[code] = found.id
         assert found is not None
         return found
+
+    def account_id(self, code: str, kind: AccountKind, currency: str, owner_sid: str | None = None) -> int:
+        """The id of account `code` (created if missing) without reading its balance."""
+        known = self._known_ids.get(code)
+        return known if known is not None else self.account(code, kind, currency, owner_sid).id
+
+    def customer_credit_id(self, account_sid: str, currency: str) -> int:
+        code = customer_credit_code(account_sid, currency)
+        return self.account_id(code, AccountKind.CUSTOMER_CREDIT, currency, account_sid)
+
+    def platform_id(self, kind: AccountKind, currency: str, service: str = "") -> int:
+        return self.account_id(platform_code(kind, currency, service), kind, currency)
+
+    def balance(self, account_id: int) -> Balance:
+        """The account's balance in this transaction: as the last transfer left it, else read
+        (and locked)."""
+        if account_id not in self._balances:
+            row = self.repo.lock([account_id])[account_id]
+            self._balances[account_id] = row.balance
+            self._currencies[account_id] = row.currency
+        return self._balances[account_id]
 
     def customer_credit(self, account_sid: str, currency: str) -> LedgerAccountRow:
         return self.account(
@@ -99,30 +129,38 @@ class Ledger:
                 raise Conflict(f"hold {hold.id} moves money between other accounts")
             pending_amount = hold.amount
         legs = legs_of(kind, debit_account_id, credit_account_id, amount, pending_amount)
-        locked = self.repo.lock([debit_account_id, credit_account_id])
-        if len(locked) != 2:
+        ids = (debit_account_id, credit_account_id)
+        missing = [i for i in ids if i not in self._currencies]
+        if missing:  # rows are locked once per transaction; later transfers reuse what they left
+            for account_id, row in self.repo.lock(missing).items():
+                self._currencies[account_id] = row.currency
+                self._balances[account_id] = row.balance
+        if any(i not in self._currencies for i in ids):
             raise NotFound("ledger account missing")
-        if locked[debit_account_id].currency != currency or locked[credit_account_id].currency != currency:
+        if any(self._currencies[i] != currency for i in ids):
             raise Conflict(f"a {currency} transfer between accounts of other currencies")
-        balances: dict[int, Balance] = {i: a.balance for i, a in locked.items()}
+        before = {i: self._balances[i] for i in ids}
+        balances: dict[int, Balance] = dict(before)
         for leg in legs:
             balances[leg.account_id] = apply(balances[leg.account_id], leg)
         if floor is not None and floor.account_id in balances:
-            before = locked[floor.account_id].balance.credit_available
+            was = before[floor.account_id].credit_available
             after = balances[floor.account_id].credit_available
-            if after < before and after < floor.minimum:
+            if after < was and after < floor.minimum:
                 raise InsufficientFunds(
                     f"transfer of {amount} micros would leave {after} available (floor {floor.minimum})"
                 )
         for account_id, balance in balances.items():
             self.repo.set_balance(account_id, balance)
+            self._balances[account_id] = balance
         new_id = self.repo.insert_transfer(
             key, digest, kind, debit_account_id, credit_account_id, amount, currency,
             pending_id, expires_at, self.now, reference, fx_rate, legs,
         )  # fmt: skip
-        created = self.repo.transfer(new_id)
-        assert created is not None
-        return created
+        return TransferRow(
+            new_id, key, digest, kind, debit_account_id, credit_account_id, amount, currency,
+            pending_id, expires_at, self.now, reference[:200], fx_rate,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from telebill.adapters.sql.billing_tables import (
     account_numbers,
@@ -60,6 +60,31 @@ def _outbox(r: Any) -> OutboxRow:
     )  # fmt: skip
 
 
+# Statements on the charging path are built once (see ledger_repository.py).
+_SETTINGS = select(billing_settings).where(billing_settings.c.account_sid == bindparam("sid"))
+_SETTINGS_FOR_UPDATE = _SETTINGS.with_for_update()
+_CALL = select(calls).where(calls.c.account_sid == bindparam("sid"), calls.c.call_id == bindparam("call_id"))
+_CALL_FOR_UPDATE = _CALL.with_for_update()
+_INSERT_CALL = insert(calls)
+_CALL_COLUMNS = [c.name for c in calls.columns]
+_UPDATE_CALL = (
+    update(calls)
+    .where(calls.c.account_sid == bindparam("key_sid"), calls.c.call_id == bindparam("key_call_id"))
+    .values({name: bindparam(f"v_{name}") for name in _CALL_COLUMNS if name not in ("account_sid", "call_id")})
+)
+_LINE = select(account_numbers).where(account_numbers.c.e164 == bindparam("e164"))
+_BLOCKS = (
+    select(destination_blocks.c.kind, destination_blocks.c.value)
+    .where(destination_blocks.c.account_sid == bindparam("sid"))
+    .order_by(destination_blocks.c.kind, destination_blocks.c.value)
+)
+_MEMBERS = (
+    select(number_members.c.key_sid)
+    .where(number_members.c.e164 == bindparam("e164"))
+    .order_by(number_members.c.key_sid)
+)
+
+
 class SqlBillingRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -67,10 +92,8 @@ class SqlBillingRepository:
     # -- settings -----------------------------------------------------------------------
 
     def settings(self, account_sid: str, lock: bool = False) -> BillingSettings | None:
-        query = select(billing_settings).where(billing_settings.c.account_sid == account_sid)
-        if lock and self.conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = self.conn.execute(query).one_or_none()
+        query = _SETTINGS_FOR_UPDATE if lock and self.conn.dialect.name == "postgresql" else _SETTINGS
+        row = self.conn.execute(query, {"sid": account_sid}).one_or_none()
         return _settings(row) if row else None
 
     def save_settings(self, account_sid: str, settings: BillingSettings) -> None:
@@ -131,22 +154,16 @@ class SqlBillingRepository:
     # -- calls --------------------------------------------------------------------------
 
     def call(self, account_sid: str, call_id: str, lock: bool = False) -> CallRow | None:
-        query = select(calls).where(calls.c.account_sid == account_sid, calls.c.call_id == call_id)
-        if lock and self.conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = self.conn.execute(query).one_or_none()
+        query = _CALL_FOR_UPDATE if lock and self.conn.dialect.name == "postgresql" else _CALL
+        row = self.conn.execute(query, {"sid": account_sid, "call_id": call_id}).one_or_none()
         return _call(row) if row else None
 
     def add_call(self, call: CallRow) -> None:
-        self.conn.execute(insert(calls).values(**{c.name: getattr(call, c.name) for c in calls.columns}))
+        self.conn.execute(_INSERT_CALL, {name: getattr(call, name) for name in _CALL_COLUMNS})
 
     def update_call(self, call: CallRow) -> None:
-        values = {c.name: getattr(call, c.name) for c in calls.columns}
-        self.conn.execute(
-            update(calls)
-            .where(calls.c.account_sid == call.account_sid, calls.c.call_id == call.call_id)
-            .values(**values)
-        )
+        params = {f"v_{name}": getattr(call, name) for name in _CALL_COLUMNS if name not in ("account_sid", "call_id")}
+        self.conn.execute(_UPDATE_CALL, {"key_sid": call.account_sid, "key_call_id": call.call_id, **params})
 
     def calls_of(self, account_sid: str, limit: int, before: datetime | None = None) -> list[CallRow]:
         query = select(calls).where(calls.c.account_sid == account_sid)
@@ -162,7 +179,7 @@ class SqlBillingRepository:
     # -- lines and blocks ---------------------------------------------------------------
 
     def line(self, e164: str) -> LineRow | None:
-        row = self.conn.execute(select(account_numbers).where(account_numbers.c.e164 == e164)).one_or_none()
+        row = self.conn.execute(_LINE, {"e164": e164}).one_or_none()
         return LineRow(row.e164, row.account_sid, bool(row.international_calling), row.created_at) if row else None
 
     def lines_of(self, account_sid: str) -> list[LineRow]:
@@ -187,10 +204,7 @@ class SqlBillingRepository:
         )
 
     def members(self, e164: str) -> list[str]:
-        rows = self.conn.execute(
-            select(number_members.c.key_sid).where(number_members.c.e164 == e164).order_by(number_members.c.key_sid)
-        )
-        return [r.key_sid for r in rows]
+        return [r.key_sid for r in self.conn.execute(_MEMBERS, {"e164": e164})]
 
     def assign(self, e164: str, key_sid: str) -> None:
         if key_sid not in self.members(e164):
@@ -202,12 +216,7 @@ class SqlBillingRepository:
         )
 
     def blocks(self, account_sid: str) -> list[tuple[str, str]]:
-        rows = self.conn.execute(
-            select(destination_blocks.c.kind, destination_blocks.c.value)
-            .where(destination_blocks.c.account_sid == account_sid)
-            .order_by(destination_blocks.c.kind, destination_blocks.c.value)
-        )
-        return [(r.kind, r.value) for r in rows]
+        return [(r.kind, r.value) for r in self.conn.execute(_BLOCKS, {"sid": account_sid})]
 
     def add_block(self, account_sid: str, kind: str, value: str, now: datetime) -> None:
         if (kind, value) not in self.blocks(account_sid):

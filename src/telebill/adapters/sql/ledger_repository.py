@@ -12,12 +12,33 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, insert, select, update
-from sqlalchemy.sql import Select
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
 
 from telebill.adapters.sql.billing_tables import ledger_accounts, postings, transfers
 from telebill.domain.ledger import AccountKind, Balance, Leg, TransferKind
 from telebill.service.ports import LedgerAccountRow, TransferRow
+
+# Statements on the charging path are built once: constructing a Core statement costs more
+# than executing it on SQLite (bench/charging.py).
+_LA = ledger_accounts.c
+_BY_CODE = select(ledger_accounts).where(_LA.code == bindparam("code"))
+_LOCK = select(ledger_accounts).where(_LA.id.in_(bindparam("ids", expanding=True))).order_by(_LA.id)
+_LOCK_FOR_UPDATE = _LOCK.with_for_update()
+_SET_BALANCE = (
+    update(ledger_accounts)
+    .where(_LA.id == bindparam("account_id"))
+    .values(
+        debits_posted=bindparam("dp"),
+        credits_posted=bindparam("cp"),
+        debits_pending=bindparam("dq"),
+        credits_pending=bindparam("cq"),
+    )
+)
+_BY_KEY = select(transfers).where(transfers.c.idempotency_key == bindparam("key"))
+_BY_ID = select(transfers).where(transfers.c.id == bindparam("transfer_id"))
+_SETTLEMENT = select(transfers).where(transfers.c.pending_id == bindparam("pending_id"))
+_INSERT_TRANSFER = insert(transfers).returning(transfers.c.id)
+_INSERT_POSTING = insert(postings)
 
 
 def _transfer(row: Any) -> TransferRow:
@@ -56,7 +77,7 @@ class SqlLedgerRepository:
         self.conn = conn
 
     def account_by_code(self, code: str) -> LedgerAccountRow | None:
-        row = self.conn.execute(select(ledger_accounts).where(ledger_accounts.c.code == code)).one_or_none()
+        row = self.conn.execute(_BY_CODE, {"code": code}).one_or_none()
         return _account(row) if row else None
 
     def accounts_of_owner(self, owner_sid: str) -> list[LedgerAccountRow]:
@@ -85,33 +106,31 @@ class SqlLedgerRepository:
 
     def lock(self, account_ids: Iterable[int]) -> dict[int, LedgerAccountRow]:
         ids = sorted(set(account_ids))
-        query: Select[Any] = select(ledger_accounts).where(ledger_accounts.c.id.in_(ids)).order_by(ledger_accounts.c.id)
-        if self.conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        return {int(r.id): _account(r) for r in self.conn.execute(query)}
+        query = _LOCK_FOR_UPDATE if self.conn.dialect.name == "postgresql" else _LOCK
+        return {int(r.id): _account(r) for r in self.conn.execute(query, {"ids": ids})}
 
     def set_balance(self, account_id: int, balance: Balance) -> None:
         self.conn.execute(
-            update(ledger_accounts)
-            .where(ledger_accounts.c.id == account_id)
-            .values(
-                debits_posted=balance.debits_posted,
-                credits_posted=balance.credits_posted,
-                debits_pending=balance.debits_pending,
-                credits_pending=balance.credits_pending,
-            )
+            _SET_BALANCE,
+            {
+                "account_id": account_id,
+                "dp": balance.debits_posted,
+                "cp": balance.credits_posted,
+                "dq": balance.debits_pending,
+                "cq": balance.credits_pending,
+            },
         )
 
     def transfer_by_key(self, key: str) -> TransferRow | None:
-        row = self.conn.execute(select(transfers).where(transfers.c.idempotency_key == key)).one_or_none()
+        row = self.conn.execute(_BY_KEY, {"key": key}).one_or_none()
         return _transfer(row) if row else None
 
     def transfer(self, transfer_id: int) -> TransferRow | None:
-        row = self.conn.execute(select(transfers).where(transfers.c.id == transfer_id)).one_or_none()
+        row = self.conn.execute(_BY_ID, {"transfer_id": transfer_id}).one_or_none()
         return _transfer(row) if row else None
 
     def settlement_of(self, pending_id: int) -> TransferRow | None:
-        row = self.conn.execute(select(transfers).where(transfers.c.pending_id == pending_id)).one_or_none()
+        row = self.conn.execute(_SETTLEMENT, {"pending_id": pending_id}).one_or_none()
         return _transfer(row) if row else None
 
     def insert_transfer(
@@ -131,26 +150,25 @@ class SqlLedgerRepository:
         legs: Sequence[Leg],
     ) -> int:
         new_id = self.conn.scalar(
-            insert(transfers)
-            .values(
-                idempotency_key=key,
-                request_hash=request_hash,
-                kind=kind.value,
-                debit_account_id=debit_account_id,
-                credit_account_id=credit_account_id,
-                amount=amount,
-                currency=currency,
-                pending_id=pending_id,
-                expires_at=expires_at,
-                created_at=created_at,
-                reference=reference[:200],
-                fx_rate=fx_rate,
-            )
-            .returning(transfers.c.id)
+            _INSERT_TRANSFER,
+            {
+                "idempotency_key": key,
+                "request_hash": request_hash,
+                "kind": kind.value,
+                "debit_account_id": debit_account_id,
+                "credit_account_id": credit_account_id,
+                "amount": amount,
+                "currency": currency,
+                "pending_id": pending_id,
+                "expires_at": expires_at,
+                "created_at": created_at,
+                "reference": reference[:200],
+                "fx_rate": fx_rate,
+            },
         )
         assert new_id is not None
         self.conn.execute(
-            insert(postings),
+            _INSERT_POSTING,
             [
                 {
                     "transfer_id": new_id,
