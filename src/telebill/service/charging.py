@@ -22,36 +22,23 @@ from telebill.domain.accounts import Account
 from telebill.domain.catalog.entries import Increments
 from telebill.domain.charging import CallKind, CallTariff, Refusal
 from telebill.domain.errors import (
-    CallBlocked,
     IdempotencyConflict,
     InvalidInput,
-    InvalidNumber,
-    NoPrice,
     NotFound,
     RetryableConflict,
 )
 from telebill.domain.ledger import AccountKind, TransferKind
 from telebill.domain.money import Rounding
-from telebill.domain.numbering import EmergencyNumber, PhoneNumber, parse_number
 from telebill.domain.prepaid import BillingSettings, NegativePolicy
+from telebill.service.call_admission import CallRequest, admit
 from telebill.service.credits import balance_events, settings_of
 from telebill.service.ledger import Floor, Ledger
 from telebill.service.ports import CallRow, Clock, UnitOfWork, UnitOfWorkFactory
-from telebill.service.pricing import PriceView, PricingService
+from telebill.service.pricing import PricingService
 
 T = TypeVar("T")
 MAX_CALL_S = 4 * 3600
 _RETRIES = 8
-
-
-@dataclass(frozen=True, slots=True)
-class CallRequest:
-    call_id: str
-    origin: str
-    destination: str
-    direction: str = "outbound"
-    kind: str = "voice"
-    member_key: str | None = None  # a team member's key: outbound calls only from their lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +145,7 @@ class ChargingService:
             # flags are read here and written back by balance_events
             settings = settings_of(uow, account.sid, lock=True)
             call = self._new_call(account, request, kind, digest, now)
-            refusal, call = self._price(uow, account, request, kind, call, settings, view)
+            refusal, call = admit(uow, account, request, kind, call, settings, view)
             if refusal is not None:
                 call = _refused(call, refusal)
                 uow.billing.add_call(call)
@@ -180,84 +167,6 @@ class ChargingService:
             free=False, matched_prefix="", friendly_name="", deck="", granted_until_s=0, used_s=0, charged=0,
             hold_transfer_id=None, usage_seq=0, duration_s=None, billed_s=None, answered=None, created_at=now,
             ended_at=None,
-        )  # fmt: skip
-
-    def _price(
-        self,
-        uow: UnitOfWork,
-        account: Account,
-        r: CallRequest,
-        kind: CallKind,
-        call: CallRow,
-        settings: BillingSettings,
-        view: PriceView | None,
-    ) -> tuple[Refusal | None, CallRow]:
-        """Policy checks, then the tariff frozen on the call; a refusal reason if any."""
-        if settings.suspended or not account.active:
-            return Refusal.ACCOUNT_SUSPENDED, call
-        line_text = r.origin if r.direction == "outbound" else r.destination
-        try:
-            line_number = parse_number(line_text)
-        except InvalidNumber:
-            return Refusal.NOT_A_LINE_OF_THE_ACCOUNT, call
-        line = uow.billing.line(line_number.e164)
-        if line is None or line.account_sid != account.sid:
-            return Refusal.NOT_A_LINE_OF_THE_ACCOUNT, call
-        if r.member_key and r.direction == "outbound" and r.member_key not in uow.billing.members(line.e164):
-            return Refusal.LINE_NOT_ASSIGNED_TO_MEMBER, call
-        other_text = r.destination if r.direction == "outbound" else r.origin
-        try:
-            other = parse_number(other_text, line_number.country)
-        except EmergencyNumber:
-            return Refusal.EMERGENCY_NUMBER, call
-        except InvalidNumber as exc:
-            raise InvalidInput(f"{'to' if r.direction == 'outbound' else 'from'}: {exc.reason}") from None
-        call = replace(call, origin=line_number.e164 if r.direction == "outbound" else other.e164,
-                       destination=other.e164 if r.direction == "outbound" else line_number.e164)  # fmt: skip
-        if r.direction == "outbound":
-            if kind is CallKind.SMS and other.country != line_number.country:
-                return Refusal.SMS_TO_ANOTHER_COUNTRY, call
-            if other.country != line_number.country and not line.international_calling:
-                return Refusal.INTERNATIONAL_CALLING_DISABLED, call
-            if _blocked_by_account(uow.billing.blocks(account.sid), other):
-                return Refusal.DESTINATION_BLOCKED, call
-        if view is None:
-            return Refusal.NO_PRICE, call
-        try:
-            if kind is CallKind.SMS:
-                sms = view.list_deck.sms_price(other) if r.direction == "outbound" else None
-                price = sms.current_price if sms else Decimal(0)
-                inbound_sms = view.sms_prices(line_number.country or "")
-                if r.direction == "inbound":
-                    price = inbound_sms[0].inbound_price if inbound_sms else Decimal(0)
-                return None, replace(
-                    call, price_per_minute=view.convert(price) if sms else price, fx_rate=Decimal(1),
-                    deck_currency=view.currency.code, matched_prefix=other.country or "", deck=view.list_deck.label,
-                    friendly_name=f"SMS {other.country}",
-                )  # fmt: skip
-            if r.direction == "inbound":
-                inbound = view.inbound_for(line_number, other)
-                if inbound is None:
-                    return Refusal.NO_PRICE, call
-                return None, replace(
-                    call, price_per_minute=inbound.current_price, initial_s=inbound.increments.initial,
-                    subsequent_s=inbound.increments.subsequent, connection_fee=inbound.connection_fee,
-                    rounding=str(inbound.rounding), free=inbound.current_price == 0 and inbound.connection_fee == 0,
-                    deck_currency=view.currency.code, matched_prefix=inbound.number_type.value,
-                    friendly_name=f"inbound {inbound.country} {inbound.number_type.value}", deck=view.list_deck.label,
-                )  # fmt: skip
-            quote, _ = view.quote(other, line_number)
-        except NoPrice:
-            return Refusal.NO_PRICE, call
-        tariff = quote.entry.tariff
-        if tariff.blocked:
-            return Refusal.DESTINATION_BLOCKED, call
-        return None, replace(
-            call, price_per_minute=quote.current_price, initial_s=tariff.increments.initial,
-            subsequent_s=tariff.increments.subsequent, connection_fee=tariff.connection_fee,
-            rounding=str(tariff.rounding), fx_rate=view.fx_rate, free=tariff.free,
-            deck_currency=quote.deck.currency.code, matched_prefix=quote.entry.prefix,
-            friendly_name=quote.entry.friendly_name, deck=quote.deck.label,
         )  # fmt: skip
 
     def _open(
@@ -515,15 +424,3 @@ def _extra_affordable(tariff: CallTariff, start_s: int, budget: int, interval: i
         else:
             hi = mid
     return lo
-
-
-def _blocked_by_account(blocks: list[tuple[str, str]], number: PhoneNumber) -> bool:
-    for kind, value in blocks:
-        if kind == "country" and number.country == value:
-            return True
-        if kind == "prefix" and number.digits.startswith(value):
-            return True
-    return False
-
-
-__all__ = ["Authorization", "CallBlocked", "CallEnd", "CallRequest", "ChargingService", "Usage"]

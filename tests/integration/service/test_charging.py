@@ -10,7 +10,7 @@ from telebill.bootstrap import Container
 from telebill.domain.accounts import Account
 from telebill.domain.errors import IdempotencyConflict, InvalidInput
 from telebill.domain.money import currency
-from telebill.service.charging import CallRequest
+from telebill.service.call_admission import CallRequest
 
 US_LINE = "+14155550100"
 UK_MOBILE = "+447400123456"

@@ -26,7 +26,7 @@ from telebill.bootstrap import Container, bootstrap
 from telebill.config import Settings
 from telebill.domain.accounts import Account, Principal, Role
 from telebill.domain.money import currency
-from telebill.service.charging import CallRequest
+from telebill.service.call_admission import CallRequest
 from telebill.service.notifications import LEASE
 from telebill.service.ports import OutboxRow
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from telebill.domain.accounts import Account, Principal, Role
 from telebill.domain.money import format_decimal, format_micros
 from telebill.entrypoints.api.auth import basic_principal, container_of
-from telebill.service.charging import CallRequest
+from telebill.service.call_admission import CallRequest
 from telebill.service.credits import AccountBalance
 from telebill.service.ports import CallRow, LineRow
 

@@ -1,0 +1,116 @@
+"""Call admission: may this call start, and at what price — the policy checks of an
+authorisation and the tariff frozen on the call (ADR 9)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from telebill.domain.accounts import Account
+from telebill.domain.charging import CallKind, Refusal
+from telebill.domain.errors import InvalidInput, InvalidNumber, NoPrice
+from telebill.domain.numbering import EmergencyNumber, PhoneNumber, parse_number
+from telebill.domain.prepaid import BillingSettings
+from telebill.service.ports import CallRow, UnitOfWork
+from telebill.service.pricing import PriceView
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequest:
+    call_id: str
+    origin: str
+    destination: str
+    direction: str = "outbound"
+    kind: str = "voice"
+    member_key: str | None = None  # a team member's key: outbound calls only from their lines
+
+
+def admit(
+    uow: UnitOfWork,
+    account: Account,
+    r: CallRequest,
+    kind: CallKind,
+    call: CallRow,
+    settings: BillingSettings,
+    view: PriceView | None,
+) -> tuple[Refusal | None, CallRow]:
+    """Policy checks, then the tariff frozen on the call; a refusal reason if any.
+
+    Order: account suspended, the line belongs to the account (and, for a member's key, is
+    assigned to it), emergency number, SMS to another country, international calling on the
+    line, the account's destination blocks, then the price (a blocked entry refuses)."""
+    if settings.suspended or not account.active:
+        return Refusal.ACCOUNT_SUSPENDED, call
+    line_text = r.origin if r.direction == "outbound" else r.destination
+    try:
+        line_number = parse_number(line_text)
+    except InvalidNumber:
+        return Refusal.NOT_A_LINE_OF_THE_ACCOUNT, call
+    line = uow.billing.line(line_number.e164)
+    if line is None or line.account_sid != account.sid:
+        return Refusal.NOT_A_LINE_OF_THE_ACCOUNT, call
+    if r.member_key and r.direction == "outbound" and r.member_key not in uow.billing.members(line.e164):
+        return Refusal.LINE_NOT_ASSIGNED_TO_MEMBER, call
+    other_text = r.destination if r.direction == "outbound" else r.origin
+    try:
+        other = parse_number(other_text, line_number.country)
+    except EmergencyNumber:
+        return Refusal.EMERGENCY_NUMBER, call
+    except InvalidNumber as exc:
+        raise InvalidInput(f"{'to' if r.direction == 'outbound' else 'from'}: {exc.reason}") from None
+    call = replace(call, origin=line_number.e164 if r.direction == "outbound" else other.e164,
+                   destination=other.e164 if r.direction == "outbound" else line_number.e164)  # fmt: skip
+    if r.direction == "outbound":
+        if kind is CallKind.SMS and other.country != line_number.country:
+            return Refusal.SMS_TO_ANOTHER_COUNTRY, call
+        if other.country != line_number.country and not line.international_calling:
+            return Refusal.INTERNATIONAL_CALLING_DISABLED, call
+        if _blocked_by_account(uow.billing.blocks(account.sid), other):
+            return Refusal.DESTINATION_BLOCKED, call
+    if view is None:
+        return Refusal.NO_PRICE, call
+    try:
+        if kind is CallKind.SMS:
+            sms = view.list_deck.sms_price(other) if r.direction == "outbound" else None
+            price = sms.current_price if sms else Decimal(0)
+            inbound_sms = view.sms_prices(line_number.country or "")
+            if r.direction == "inbound":
+                price = inbound_sms[0].inbound_price if inbound_sms else Decimal(0)
+            return None, replace(
+                call, price_per_minute=view.convert(price) if sms else price, fx_rate=Decimal(1),
+                deck_currency=view.currency.code, matched_prefix=other.country or "", deck=view.list_deck.label,
+                friendly_name=f"SMS {other.country}",
+            )  # fmt: skip
+        if r.direction == "inbound":
+            inbound = view.inbound_for(line_number, other)
+            if inbound is None:
+                return Refusal.NO_PRICE, call
+            return None, replace(
+                call, price_per_minute=inbound.current_price, initial_s=inbound.increments.initial,
+                subsequent_s=inbound.increments.subsequent, connection_fee=inbound.connection_fee,
+                rounding=str(inbound.rounding), free=inbound.current_price == 0 and inbound.connection_fee == 0,
+                deck_currency=view.currency.code, matched_prefix=inbound.number_type.value,
+                friendly_name=f"inbound {inbound.country} {inbound.number_type.value}", deck=view.list_deck.label,
+            )  # fmt: skip
+        quote, _ = view.quote(other, line_number)
+    except NoPrice:
+        return Refusal.NO_PRICE, call
+    tariff = quote.entry.tariff
+    if tariff.blocked:
+        return Refusal.DESTINATION_BLOCKED, call
+    return None, replace(
+        call, price_per_minute=quote.current_price, initial_s=tariff.increments.initial,
+        subsequent_s=tariff.increments.subsequent, connection_fee=tariff.connection_fee,
+        rounding=str(tariff.rounding), fx_rate=view.fx_rate, free=tariff.free,
+        deck_currency=quote.deck.currency.code, matched_prefix=quote.entry.prefix,
+        friendly_name=quote.entry.friendly_name, deck=quote.deck.label,
+    )  # fmt: skip
+
+
+def _blocked_by_account(blocks: list[tuple[str, str]], number: PhoneNumber) -> bool:
+    for kind, value in blocks:
+        if kind == "country" and number.country == value:
+            return True
+        if kind == "prefix" and number.digits.startswith(value):
+            return True
+    return False
