@@ -160,9 +160,8 @@ class CatalogService:
             except NoPrice:
                 continue
         if not resolved:
-            raise NoPrice(
-                "", None, f"plan {plan.name}: no deck has a version in force at {(at or self._clock.now()).isoformat()}"
-            )
+            when = (at or self._clock.now()).isoformat()
+            raise NoPrice("", None, f"plan {plan.name}: no version in force of any of its decks at {when}")
         return resolved
 
     # -- pricing -------------------------------------------------------------------------
