@@ -22,7 +22,7 @@ from telebill.domain.ledger import AccountKind, TransferKind
 from telebill.domain.money import format_decimal, from_micros, to_decimal, to_micros
 from telebill.domain.prepaid import BillingSettings, NegativePolicy, after_balance_change
 from telebill.service.ledger import Ledger
-from telebill.service.ports import Clock, PaymentProvider, PaymentRow, UnitOfWork, UnitOfWorkFactory
+from telebill.service.ports import Clock, PaymentProvider, PaymentResult, PaymentRow, UnitOfWork, UnitOfWorkFactory
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,52 +166,72 @@ class CreditService:
                 )
         result = self._provider.charge(account.sid, amount, account.currency.code, payment_key)
         now = self._clock.now()
+        replay = False
         with self._uow() as uow:
             # lock first: on PostgreSQL a concurrent replay then waits for the winner's commit
             # and sees its payment below, instead of failing on the unique key
             settings = settings_of(uow, account.sid, lock=True)
-            if uow.billing.payment_by_key(payment_key) is not None:  # a concurrent replay won
-                return self.top_up(account, amount_text, key, source)
-            transfer_id = None
-            if result.succeeded:
-                ledger = Ledger(uow.ledger, now)
-                customer = ledger.customer_credit(account.sid, account.currency.code)
-                clearing = ledger.platform(AccountKind.PAYMENTS_CLEARING, account.currency.code)
-                before = customer.balance.credit_available
-                transfer = ledger.transfer(
-                    f"topup:{payment_key}", TransferKind.POSTED, clearing.id, customer.id, micros,
-                    account.currency.code, f"top-up {result.provider} {result.reference}",
-                )  # fmt: skip
-                transfer_id = transfer.id
-                if source == "auto":
-                    # saved here: balance_events saves only what it changes itself
-                    settings = replace(settings, auto_recharge_in_flight=False)
-                    uow.billing.save_settings(account.sid, settings)
-                settings = balance_events(uow, account, settings, before, before + micros, now)
-            elif source == "auto":
-                settings = replace(settings, auto_recharge_in_flight=False, auto_recharge_declined=True)
+            replay = uow.billing.payment_by_key(payment_key) is not None  # a concurrent replay won
+            if not replay:
+                outcome = self._record(uow, account, result, payment_key, digest, micros, amount, settings, source, now)
+        if replay:  # answered outside the transaction: on SQLite it holds the write lock
+            return self.top_up(account, amount_text, key, source)
+        return outcome
+
+    def _record(
+        self,
+        uow: UnitOfWork,
+        account: Account,
+        result: PaymentResult,
+        payment_key: str,
+        digest: str,
+        micros: int,
+        amount: Decimal,
+        settings: BillingSettings,
+        source: str,
+        now: datetime,
+    ) -> TopUpResult:
+        """Write the payment and, if it succeeded, the credit; commits the unit of work."""
+        transfer_id = None
+        if result.succeeded:
+            ledger = Ledger(uow.ledger, now)
+            customer = ledger.customer_credit(account.sid, account.currency.code)
+            clearing = ledger.platform(AccountKind.PAYMENTS_CLEARING, account.currency.code)
+            before = customer.balance.credit_available
+            transfer = ledger.transfer(
+                f"topup:{payment_key}", TransferKind.POSTED, clearing.id, customer.id, micros,
+                account.currency.code, f"top-up {result.provider} {result.reference}",
+            )  # fmt: skip
+            transfer_id = transfer.id
+            if source == "auto":
+                # saved here: balance_events saves only what it changes itself
+                settings = replace(settings, auto_recharge_in_flight=False)
                 uow.billing.save_settings(account.sid, settings)
-                uow.billing.enqueue(
-                    account.sid, "auto_recharge.declined", f"auto_recharge.declined:{payment_key}",
-                    {"account_sid": account.sid, "amount": format_decimal(amount), "reason": result.reason}, now,
-                )  # fmt: skip
-            status = "succeeded" if result.succeeded else "declined"
-            uow.billing.add_payment(
-                PaymentRow(
-                    None,
-                    account.sid,
-                    payment_key,
-                    digest,
-                    micros,
-                    account.currency.code,
-                    result.provider,
-                    status,
-                    result.reference,
-                    result.reason,
-                    transfer_id,
-                    now,
-                )
+            settings = balance_events(uow, account, settings, before, before + micros, now)
+        elif source == "auto":
+            settings = replace(settings, auto_recharge_in_flight=False, auto_recharge_declined=True)
+            uow.billing.save_settings(account.sid, settings)
+            uow.billing.enqueue(
+                account.sid, "auto_recharge.declined", f"auto_recharge.declined:{payment_key}",
+                {"account_sid": account.sid, "amount": format_decimal(amount), "reason": result.reason}, now,
+            )  # fmt: skip
+        status = "succeeded" if result.succeeded else "declined"
+        uow.billing.add_payment(
+            PaymentRow(
+                None,
+                account.sid,
+                payment_key,
+                digest,
+                micros,
+                account.currency.code,
+                result.provider,
+                status,
+                result.reference,
+                result.reason,
+                transfer_id,
+                now,
             )
-            bal = self._balance(uow, account, settings)
-            uow.commit()
+        )
+        bal = self._balance(uow, account, settings)
+        uow.commit()
         return TopUpResult(status, amount, account.currency.code, bal, result.reason, False)

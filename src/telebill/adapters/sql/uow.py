@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from types import TracebackType
 from typing import Self
 
@@ -17,18 +18,30 @@ from telebill.domain.errors import RetryableConflict
 
 
 class SqlUnitOfWork:
+    """On SQLite, units of work of one process also queue on a lock of their own: SQLite's
+    busy handler retries a locked database with growing sleeps, which turns contention
+    between threads into second-long waits; a lock hands the database over in order."""
+
     catalog: SqlCatalogRepository
     accounts: SqlAccountRepository
     fx: SqlFxRepository
     ledger: SqlLedgerRepository
     billing: SqlBillingRepository
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, writer_lock: threading.RLock | None = None) -> None:
         self._engine = engine
         self._conn: Connection | None = None
+        self._writer_lock = writer_lock
 
     def __enter__(self) -> Self:
-        self._conn = self._engine.connect()
+        if self._writer_lock is not None:
+            self._writer_lock.acquire()
+        try:
+            self._conn = self._engine.connect()
+        except BaseException:
+            if self._writer_lock is not None:
+                self._writer_lock.release()
+            raise
         self._conn.begin()
         self.catalog = SqlCatalogRepository(self._conn)
         self.accounts = SqlAccountRepository(self._conn)
@@ -50,6 +63,8 @@ class SqlUnitOfWork:
         finally:
             self._conn.close()
             self._conn = None
+            if self._writer_lock is not None:
+                self._writer_lock.release()
         if isinstance(exc, DBAPIError):
             translated = _retryable(exc)
             if translated is not exc:
@@ -77,6 +92,7 @@ def _retryable(exc: DBAPIError) -> Exception:
 class SqlUnitOfWorkFactory:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._writer_lock = threading.RLock() if engine.dialect.name == "sqlite" else None
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self._writer_lock)
