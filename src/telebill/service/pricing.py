@@ -27,6 +27,7 @@ from telebill.domain.money import Currency
 from telebill.domain.numbering import NumberType, PhoneNumber
 from telebill.service.catalog import CatalogService
 from telebill.service.ports import Clock, ExchangeRates
+from telebill.service.ttl_cache import TtlCache
 
 _CONVERTED = Decimal("0.000001")
 _GroupKey = tuple[str, str, str, bool, bool]  # name, base text, current text, free, blocked
@@ -244,15 +245,24 @@ def group_prices(rates: Iterable[PricedRate]) -> list[PriceGroup]:
 
 
 class PricingService:
-    def __init__(self, catalog: CatalogService, rates: ExchangeRates, clock: Clock) -> None:
+    def __init__(self, catalog: CatalogService, rates: ExchangeRates, clock: Clock, cache_ttl_s: float = 1.0) -> None:
         self._catalog = catalog
         self._rates = rates
         self._clock = clock
+        # The view of "now" is shared by the requests of one account for a second: a deck
+        # version taking effect is seen at most that late (the catalog caches for longer).
+        self._current: TtlCache[tuple[str, str, str], PriceView] = TtlCache(clock, cache_ttl_s)
 
     def view(self, account: Account, at: datetime | None = None) -> PriceView:
         if account.plan is None:
             raise NotFound(f"account {account.sid} has no price plan")
-        at = at or self._clock.now()
+        if at is None:
+            key = (account.sid, account.plan, account.currency.code)
+            return self._current.get(key, lambda: self._view(account, self._clock.now()))
+        return self._view(account, at)
+
+    def _view(self, account: Account, at: datetime) -> PriceView:
+        assert account.plan is not None
         plan = self._catalog.plan(account.plan)
         decks = self._catalog.resolve(plan, at)
         plan_currency = next(iter(decks.values())).currency

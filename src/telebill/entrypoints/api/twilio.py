@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import JSONResponse
 
 from telebill.domain.accounts import Principal
 from telebill.domain.catalog.entries import InboundPrice, SmsPrice
@@ -183,31 +184,34 @@ def _number_prices(view: PriceView, destination_text: str, origination_text: str
     return _NumberPrices(destination, origin, rates, view.inbound_for(destination, origin))
 
 
-@router.get("/v2/Voice/Numbers/{DestinationNumber}")
+@router.get("/v2/Voice/Numbers/{DestinationNumber}", response_model=None)
 async def fetch_voice_number(
     request: Request,
     principal: Caller,
     destination_number: DestinationNumber,
     origination_number: OriginationNumber = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """The price of calling a number (from `OriginationNumber` when given) and of
     receiving calls on it."""
     view = _view(request, principal)
     found = _number_prices(view, destination_number, origination_number)
-    return {
-        **found.header(),
-        "outbound_call_prices": [
-            {
-                "origination_prefixes": [r.entry.origin],
-                "base_price": _price(r.base_price),
-                "current_price": _price(r.current_price),
-            }
-            for r in found.rates
-        ],
-        "inbound_call_price": _inbound_json(found.inbound),
-        "price_unit": view.currency.code,
-        "url": f"{base_url(request)}/v2/Voice/Numbers/{found.destination.e164}",
-    }
+    # A plain JSON response: the body is already JSON-ready, and this lookup is the hot path.
+    return JSONResponse(
+        {
+            **found.header(),
+            "outbound_call_prices": [
+                {
+                    "origination_prefixes": [r.entry.origin],
+                    "base_price": _price(r.base_price),
+                    "current_price": _price(r.current_price),
+                }
+                for r in found.rates
+            ],
+            "inbound_call_price": _inbound_json(found.inbound),
+            "price_unit": view.currency.code,
+            "url": f"{base_url(request)}/v2/Voice/Numbers/{found.destination.e164}",
+        }
+    )
 
 
 @router.get("/v2/Trunking/Numbers/{DestinationNumber}")
