@@ -111,8 +111,12 @@ class ChargingService:
         return f"call:{account.sid}:{call_id}:{step}"
 
     def _ledger_accounts(self, ledger: Ledger, account: Account, service: str) -> tuple[int, int]:
+        """The customer's credit and the service's revenue account, both locked now, in id
+        order (as every transfer locks them), so no two transactions wait on each other."""
         customer = ledger.customer_credit_id(account.sid, account.currency.code)
-        return customer, ledger.platform_id(AccountKind.REVENUE, account.currency.code, service)
+        revenue = ledger.platform_id(AccountKind.REVENUE, account.currency.code, service)
+        ledger.lock([customer, revenue])
+        return customer, revenue
 
     # -- authorise ------------------------------------------------------------------------
 
@@ -217,8 +221,9 @@ class ChargingService:
         now: datetime,
     ) -> CallRow:
         """Reserve the cost of the next `seconds` after `start_s`."""
-        tariff = tariff_of(call)
-        amount = tariff.cost(start_s + seconds) - tariff.cost(start_s)
+        # up to the cost of the granted time, less what is already charged: at the start of a
+        # call that includes the connection fee, which no earlier step has charged
+        amount = tariff_of(call).cost(start_s + seconds) - call.charged
         hold_id = None
         if amount > 0:
             hold = ledger.transfer(

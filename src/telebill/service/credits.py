@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from telebill.domain.accounts import Account
-from telebill.domain.errors import IdempotencyConflict, InvalidInput
+from telebill.domain.errors import IdempotencyConflict, InvalidInput, RetryableConflict
 from telebill.domain.ledger import AccountKind, TransferKind
 from telebill.domain.money import format_decimal, from_micros, to_decimal, to_micros
 from telebill.domain.prepaid import BillingSettings, NegativePolicy, after_balance_change
@@ -167,15 +167,33 @@ class CreditService:
         result = self._provider.charge(account.sid, amount, account.currency.code, payment_key)
         now = self._clock.now()
         replay = False
+        try:
+            outcome = self._store(account, result, payment_key, digest, micros, amount, source, now)
+        except RetryableConflict:  # a concurrent request with the same key committed first
+            replay = True
+        if replay or outcome is None:  # answered outside the transaction: on SQLite it holds the write lock
+            return self.top_up(account, amount_text, key, source)
+        return outcome
+
+    def _store(
+        self,
+        account: Account,
+        result: PaymentResult,
+        payment_key: str,
+        digest: str,
+        micros: int,
+        amount: Decimal,
+        source: str,
+        now: datetime,
+    ) -> TopUpResult | None:
+        """Record the payment in its own transaction; None when a replay already did."""
+        outcome = None
         with self._uow() as uow:
             # lock first: on PostgreSQL a concurrent replay then waits for the winner's commit
             # and sees its payment below, instead of failing on the unique key
             settings = settings_of(uow, account.sid, lock=True)
-            replay = uow.billing.payment_by_key(payment_key) is not None  # a concurrent replay won
-            if not replay:
+            if uow.billing.payment_by_key(payment_key) is None:
                 outcome = self._record(uow, account, result, payment_key, digest, micros, amount, settings, source, now)
-        if replay:  # answered outside the transaction: on SQLite it holds the write lock
-            return self.top_up(account, amount_text, key, source)
         return outcome
 
     def _record(

@@ -71,6 +71,14 @@ class Ledger:
     def platform_id(self, kind: AccountKind, currency: str, service: str = "") -> int:
         return self.account_id(platform_code(kind, currency, service), kind, currency)
 
+    def lock(self, account_ids: list[int]) -> None:
+        """Lock accounts not yet locked by this transaction, in id order."""
+        missing = [i for i in account_ids if i not in self._currencies]
+        if missing:
+            for account_id, row in self.repo.lock(missing).items():
+                self._currencies[account_id] = row.currency
+                self._balances[account_id] = row.balance
+
     def balance(self, account_id: int) -> Balance:
         """The account's balance in this transaction: as the last transfer left it, else read
         (and locked)."""

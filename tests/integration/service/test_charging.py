@@ -143,3 +143,30 @@ def test_a_member_calls_only_from_the_lines_assigned_to_them(demo_container: Con
     assert (refused.allowed, refused.reason) == (False, "line_not_assigned_to_member")
     c.lines.assign(Principal(acme, Role.ADMIN), acme, US_LINE, member.key.sid, True)
     assert c.charging.authorize(acme, CallRequest("c2", US_LINE, UK_MOBILE, member_key=member.key.sid)).allowed
+
+
+def test_the_first_hold_covers_the_connection_fee_so_concurrent_calls_cannot_overspend(container: Container) -> None:
+    from telebill.domain.accounts import Principal, Role
+    from telebill.domain.catalog.deck import DeckContent
+    from telebill.domain.catalog.entries import ALL, Destination, Increments, Tariff, VoiceRate
+    from telebill.domain.catalog.plans import ConditionKind, PricePlan, Tier
+    from telebill.domain.catalog.voice_table import VoiceRateTable
+
+    c = container
+    fee = Tariff(Decimal("1.00"), Decimal("1.00"), Increments(60, 60), Decimal("0.50"))
+    table = VoiceRateTable.of([VoiceRate("44", ALL, Destination("United Kingdom", "GB"), fee)])
+    c.catalog.import_deck("fees", currency("USD"), DeckContent(table), "test", c.clock.now() - timedelta(days=1))
+    c.catalog.create_plan(PricePlan("fees", (Tier(ConditionKind.ALWAYS, "fees"),)))
+    acct = c.accounts.create_account("fee", currency("USD"), "fees").account
+    c.credits.update_settings(acct, {"billing_address": "1 Main St"})
+    c.lines.add(acct, US_LINE)
+    c.lines.set_international(Principal(acct, Role.ADMIN), acct, US_LINE, True)
+    c.credits.top_up(acct, "2.50", "t1")
+    first = c.charging.authorize(acct, CallRequest("a", US_LINE, UK_MOBILE))
+    assert (first.allowed, first.granted_until_s) == (True, 60)
+    assert c.credits.balance(acct).holds == micros("1.50")  # a minute and the connection fee
+    second = c.charging.authorize(acct, CallRequest("b", US_LINE, UK_MOBILE))
+    assert (second.allowed, second.reason) == (False, "insufficient_credit")
+    c.charging.end(acct, "a", 60, answered=True)
+    assert c.credits.balance(acct).balance == micros("1.00")
+    assert c.ledger.verify().ok
