@@ -24,6 +24,7 @@ import phonenumbers
 
 from telebill.domain.catalog.deck import DeckVersion
 from telebill.domain.catalog.entries import NumberPrice
+from telebill.domain.money import from_micros
 from telebill.entrypoints.api.voximplant_params import VoxCall
 from telebill.service.pricing import PriceView, country_name
 
@@ -195,16 +196,23 @@ def get_phone_number_regions(call: VoxCall) -> dict[str, Any]:
 
 
 def get_account_info(call: VoxCall) -> dict[str, Any]:
-    call.params.flag("return_live_balance")  # there is no balance yet
+    call.params.flag("return_live_balance")  # the balance is always live here
     a = call.principal.account
     created = a.created_at if a.created_at.tzinfo is None else a.created_at.astimezone(UTC)
+    credit = call.container.credits.balance(a)
+    settings = credit.settings
     result = {
         "account_id": a.number,
         "account_name": a.name,
         "account_email": "",
         "created": created.strftime(DATETIME_FORMAT),
-        "active": a.active,
-        "frozen": False,
+        "active": a.active and not settings.suspended,
+        "frozen": settings.suspended,
         "currency": a.currency.code,
+        # exact decimal literals (the router writes Decimal as JSON numbers, never floats)
+        "balance": from_micros(credit.available).normalize(),
+        "credit_limit": from_micros(settings.credit_limit if settings.floor < 0 else 0).normalize(),
+        "min_balance_to_notify": from_micros(settings.low_balance_threshold).normalize(),
+        "billing_address_address": settings.billing_address,
     }
     return {"result": result, "api_address": call.host}

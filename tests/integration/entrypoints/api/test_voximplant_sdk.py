@@ -118,8 +118,21 @@ def test_account_info_describes_the_key_owners_account(vox: Vox) -> None:
     assert info["active"] is True
     assert info["frozen"] is False
     assert info["created"] == acme.created_at  # parsed by the SDK from "%Y-%m-%d %H:%M:%S" UTC
-    assert "balance" not in info  # no balance concept yet
+    assert info["balance"] == 0  # a new account has no credit
+    assert info["credit_limit"] == 0  # cut_off: no credit below zero
+    assert info["min_balance_to_notify"] == 5  # the default low-balance threshold
     assert res["api_address"] == vox.endpoint
+
+
+def test_account_info_reports_the_available_credit_exactly(vox: Vox) -> None:
+    from decimal import Decimal
+
+    acme = vox.account("acme")
+    credits = vox.server.container.credits
+    credits.update_settings(acme, {"billing_address": "1 Main St"})
+    credits.top_up(acme, "12.34", "vox-1")
+    info = vox.sdk().get_account_info()["result"]
+    assert Decimal(str(info["balance"])) == Decimal("12.34")
 
 
 def test_an_sdk_configured_without_an_account_id_sends_iss_0_and_is_accepted(vox: Vox) -> None:
