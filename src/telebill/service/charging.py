@@ -111,12 +111,8 @@ class ChargingService:
         return f"call:{account.sid}:{call_id}:{step}"
 
     def _ledger_accounts(self, ledger: Ledger, account: Account, service: str) -> tuple[int, int]:
-        """The customer's credit and the service's revenue account, both locked now, in id
-        order (as every transfer locks them), so no two transactions wait on each other."""
         customer = ledger.customer_credit_id(account.sid, account.currency.code)
-        revenue = ledger.platform_id(AccountKind.REVENUE, account.currency.code, service)
-        ledger.lock([customer, revenue])
-        return customer, revenue
+        return customer, ledger.platform_id(AccountKind.REVENUE, account.currency.code, service)
 
     # -- authorise ------------------------------------------------------------------------
 
