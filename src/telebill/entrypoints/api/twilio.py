@@ -184,17 +184,36 @@ def _number_prices(view: PriceView, destination_text: str, origination_text: str
     return _NumberPrices(destination, origin, rates, view.inbound_for(destination, origin))
 
 
-@router.get("/v2/Voice/Numbers/{DestinationNumber}", response_model=None)
-async def fetch_voice_number(
-    request: Request,
-    destination_number: DestinationNumber,
-    origination_number: OriginationNumber = None,
-) -> JSONResponse:
+_NUMBER_PARAMETERS: Final = {
+    "parameters": [
+        {
+            "name": "DestinationNumber",
+            "in": "path",
+            "required": True,
+            "description": "The called number, E.164.",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "OriginationNumber",
+            "in": "query",
+            "required": False,
+            "description": "The calling number, E.164.",
+            "schema": {"type": "string"},
+        },
+    ]
+}
+
+
+@router.get("/v2/Voice/Numbers/{DestinationNumber}", response_model=None, openapi_extra=_NUMBER_PARAMETERS)
+async def fetch_voice_number(request: Request) -> JSONResponse:
     """The price of calling a number (from `OriginationNumber` when given) and of
     receiving calls on it."""
-    # Authenticated in the body rather than through a dependency: this is the hottest
-    # route, and dependency resolution costs more than the price lookup itself.
+    # The hottest route: parameters are read from the request and the caller authenticated
+    # in the body, because the framework's parameter and dependency resolution costs more
+    # than the price lookup itself. The parameters are documented through `openapi_extra`.
     principal = await basic_principal(request)
+    destination_number = request.path_params["DestinationNumber"]
+    origination_number = request.query_params.get("OriginationNumber") or None
     view = _view(request, principal)
     found = _number_prices(view, destination_number, origination_number)
     # A plain JSON response: the body is already JSON-ready, and this lookup is the hot path.
