@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from telebill.domain.catalog.deck import DeckContent, DeckVersion
+from telebill.domain.catalog.deck import DeckContent, DeckVersion, version_in_force
 from telebill.domain.catalog.plans import ConditionKind, PricePlan, Quote, Tier, quote
 from telebill.domain.errors import Conflict, InvalidRate, NoPrice, NotFound, TelebillError
 from telebill.domain.money import Currency
@@ -96,10 +96,7 @@ class CatalogService:
         versions = self._version_lists.get(name, lambda: self._load_version_list(name))
         if versions is None:
             raise NotFound(f"deck {name!r} does not exist")
-        chosen = None
-        for version_id, effective in versions:
-            if effective <= at:
-                chosen = version_id
+        chosen = version_in_force(versions, at)
         if chosen is None:
             raise NoPrice("", None, f"deck {name}: no version in force at {at.isoformat()}")
         if chosen not in self._versions:

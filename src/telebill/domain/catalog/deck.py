@@ -1,14 +1,16 @@
 """Rate decks: a named, single-currency price list with effective-dated versions.
 
 A version holds every section of the deck (voice-out, inbound, SMS, numbers, resources).
-The version in force at instant `at` is the one with the latest `effective_from <= at`.
+The version in force at instant `at` is the one with the latest `effective_from <= at`
+(`version_in_force`, the one place that rule is written).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 
 from telebill.domain.catalog.entries import (
     ALL,
@@ -24,6 +26,8 @@ from telebill.domain.catalog.voice_table import VoiceRateTable
 from telebill.domain.errors import InvalidRate, NoPrice
 from telebill.domain.money import Currency
 from telebill.domain.numbering import NumberType, PhoneNumber
+
+T = TypeVar("T")
 
 _INBOUND_OF_TYPE = {
     NumberType.MOBILE: InboundType.MOBILE,
@@ -154,19 +158,11 @@ def _caller_score(selector: str, caller: PhoneNumber | None) -> int:
     return 100 + len(selector) if caller.digits.startswith(selector) else -1
 
 
-@dataclass(frozen=True)
-class Deck:
-    """A named deck and its versions, oldest first."""
-
-    name: str
-    currency: Currency
-    versions: tuple[DeckVersion, ...]
-
-    def version_at(self, at: datetime) -> DeckVersion:
-        chosen = None
-        for version in self.versions:
-            if version.effective_from <= at:
-                chosen = version
-        if chosen is None:
-            raise NoPrice("", None, f"deck {self.name}: no version in force at {at.isoformat()}")
-        return chosen
+def version_in_force(versions: Iterable[tuple[T, datetime]], at: datetime) -> T | None:
+    """Of (version, effective_from) pairs, the one with the latest `effective_from <= at`."""
+    chosen = None
+    latest = None
+    for version, effective in versions:
+        if effective <= at and (latest is None or effective >= latest):
+            chosen, latest = version, effective
+    return chosen

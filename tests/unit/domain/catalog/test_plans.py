@@ -101,12 +101,10 @@ def test_a_group_tier_must_name_a_known_group() -> None:
 
 
 def test_deck_version_in_force_is_the_latest_effective_on_or_before_the_instant() -> None:
-    from telebill.domain.catalog.deck import Deck
+    from telebill.domain.catalog.deck import version_in_force
 
-    old = deck("d", {"44": "0.10"})
-    new = DeckVersion.of("d", currency("USD"), datetime(2026, 2, 1, tzinfo=UTC), old.content)
-    d = Deck("d", currency("USD"), (old, new))
-    assert d.version_at(datetime(2026, 1, 31, 23, 59, 59, tzinfo=UTC)) is old
-    assert d.version_at(datetime(2026, 2, 1, tzinfo=UTC)) is new
-    with pytest.raises(NoPrice):
-        d.version_at(datetime(2025, 12, 31, tzinfo=UTC))
+    jan, feb = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+    versions = [("new", feb), ("old", jan)]  # order of the list does not matter
+    assert version_in_force(versions, datetime(2026, 1, 31, 23, 59, 59, tzinfo=UTC)) == "old"
+    assert version_in_force(versions, feb) == "new"
+    assert version_in_force(versions, datetime(2025, 12, 31, tzinfo=UTC)) is None
