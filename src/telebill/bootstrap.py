@@ -40,6 +40,11 @@ class Container:
     lines: LineService
     notifications: NotificationService
 
+    @property
+    def embedded_database(self) -> bool:
+        """Whether storage runs inside this process (SQLite): its calls never wait on a network."""
+        return self.engine.dialect.name == "sqlite"
+
     def migrate(self) -> None:
         # Alembic is only needed to migrate; importing it lazily keeps every CLI command quick.
         from telebill.adapters.sql.migrate import upgrade

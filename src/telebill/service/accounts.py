@@ -198,7 +198,11 @@ class AccountService:
     # -- visibility ----------------------------------------------------------------------
 
     def visible_account(self, principal: Principal, sid: str) -> Account:
-        """`sid` if the principal may see it; NotFound otherwise (existence is not revealed)."""
+        """`sid` if the principal may see it; NotFound otherwise (existence is not revealed).
+        A principal's own account is the one it was authenticated with (as fresh as the
+        credential cache); another one is read."""
+        if sid == principal.account.sid:
+            return principal.account
         with self._uow() as uow:
             account = uow.accounts.get(sid)
         if account is None or not principal.can_see(account):

@@ -187,7 +187,7 @@ class ChargingService:
                 ledger.transfer(
                     self._key(account, call.call_id, "sms"), TransferKind.POSTED, customer_id, revenue_id, price,
                     account.currency.code, f"sms {call.call_id}", fx_rate=call.fx_rate,
-                    floor=Floor(customer_id, settings.floor),
+                    floor=Floor(customer_id, settings.floor), guarded=True,
                 )  # fmt: skip
                 balance_events(uow, account, settings, available, available - price, now)
             call = replace(call, status="ended", charged=price, duration_s=0, billed_s=0, answered=True, ended_at=now)
@@ -225,7 +225,7 @@ class ChargingService:
             hold = ledger.transfer(
                 self._key(account, call.call_id, f"hold:{call.usage_seq}"), TransferKind.PENDING, customer_id,
                 revenue_id, amount, account.currency.code, f"hold {call.call_id}",
-                expires_at=now + self._hold_timeout, fx_rate=call.fx_rate,
+                expires_at=now + self._hold_timeout, fx_rate=call.fx_rate, guarded=True,
             )  # fmt: skip
             hold_id = hold.id
         return replace(call, hold_transfer_id=hold_id, granted_until_s=start_s + seconds)
@@ -253,7 +253,7 @@ class ChargingService:
                 customer_id = ledger.customer_credit_id(account.sid, account.currency.code)
                 available = ledger.balance(customer_id).credit_available
             if held is None:
-                held = self._held(uow, call)
+                held = self._held(Ledger(uow.ledger, call.created_at, self._account_ids), call)
             budget = available + held - settings.floor + call.charged
             max_s = tariff.affordable_seconds(budget, MAX_CALL_S)
         return Authorization(
@@ -261,13 +261,10 @@ class ChargingService:
         )
 
     @staticmethod
-    def _held(uow: UnitOfWork, call: CallRow) -> int:
-        if call.hold_transfer_id is None:
-            return 0
-        hold = uow.ledger.transfer(call.hold_transfer_id)
-        if hold is None or uow.ledger.settlement_of(hold.id) is not None:
-            return 0
-        return hold.amount
+    def _held(ledger: Ledger, call: CallRow) -> int:
+        """What the call's open hold still reserves (0 once settled, e.g. expired)."""
+        state = ledger.hold(call.hold_transfer_id) if call.hold_transfer_id is not None else None
+        return state[0].amount if state is not None and not state[1] else 0
 
     # -- usage and end --------------------------------------------------------------------
 
@@ -324,25 +321,26 @@ class ChargingService:
         target = tariff_of(call).cost(seconds, answered)
         delta = target - call.charged
         step = f"settle:{call.usage_seq}"
-        held = self._held(uow, call)
+        held = self._held(ledger, call)
         if call.hold_transfer_id is not None and held:
             posted = max(0, min(delta, held))
             settle = TransferKind.POST_PENDING if posted else TransferKind.VOID_PENDING
             ledger.transfer(
                 self._key(account, call.call_id, step), settle,
                 customer_id, revenue_id, posted, account.currency.code, f"call {call.call_id}",
-                pending_id=call.hold_transfer_id, fx_rate=call.fx_rate,
+                pending_id=call.hold_transfer_id, fx_rate=call.fx_rate, guarded=True,
             )  # fmt: skip
             delta -= posted
         if delta > 0:
             ledger.transfer(
                 self._key(account, call.call_id, f"{step}:extra"), TransferKind.POSTED, customer_id, revenue_id,
-                delta, account.currency.code, f"call {call.call_id}", fx_rate=call.fx_rate,
+                delta, account.currency.code, f"call {call.call_id}", fx_rate=call.fx_rate, guarded=True,
             )  # fmt: skip
         elif delta < 0:  # the final duration was shorter than time already charged: give it back
             ledger.transfer(
                 self._key(account, call.call_id, f"{step}:refund"), TransferKind.POSTED, revenue_id, customer_id,
                 -delta, account.currency.code, f"call {call.call_id} correction", fx_rate=call.fx_rate,
+                guarded=True,
             )  # fmt: skip
         return replace(call, charged=target, hold_transfer_id=None)
 

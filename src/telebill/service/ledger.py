@@ -48,6 +48,7 @@ class Ledger:
         self._known_ids = known_ids if known_ids is not None else {}
         self._balances: dict[int, Balance] = {}
         self._currencies: dict[int, str] = {}
+        self._holds: dict[int, tuple[TransferRow, bool] | None] = {}
 
     def account(self, code: str, kind: AccountKind, currency: str, owner_sid: str | None = None) -> LedgerAccountRow:
         found = self.repo.account_by_code(code)
@@ -96,6 +97,12 @@ class Ledger:
     def platform(self, kind: AccountKind, currency: str, service: str = "") -> LedgerAccountRow:
         return self.account(platform_code(kind, currency, service), kind, currency)
 
+    def hold(self, transfer_id: int) -> tuple[TransferRow, bool] | None:
+        """A transfer and whether it is settled, as this transaction last saw or left it."""
+        if transfer_id not in self._holds:
+            self._holds[transfer_id] = self.repo.hold(transfer_id)
+        return self._holds[transfer_id]
+
     def transfer(
         self,
         key: str,
@@ -110,7 +117,11 @@ class Ledger:
         expires_at: datetime | None = None,
         fx_rate: Decimal | None = None,
         floor: Floor | None = None,
+        guarded: bool = False,
     ) -> TransferRow:
+        """Move money. `guarded`: the caller holds a lock on a row whose state records that this
+        step happened (a call row), so a replay cannot reach here; the idempotency key is then
+        not looked up first, and its unique constraint stays the last line of defence."""
         request = {
             "kind": kind.value,
             "debit": debit_account_id,
@@ -121,17 +132,19 @@ class Ledger:
             "pending_id": pending_id,
         }
         digest = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
-        existing = self.repo.transfer_by_key(key)
+        existing = None if guarded else self.repo.transfer_by_key(key)
         if existing is not None:
             if existing.request_hash != digest:
                 raise IdempotencyConflict(f"idempotency key {key!r} was used for a different transfer")
             return existing
         pending_amount = 0
+        hold: TransferRow | None = None
         if kind in (TransferKind.POST_PENDING, TransferKind.VOID_PENDING, TransferKind.EXPIRE_PENDING):
-            hold = self.repo.transfer(pending_id) if pending_id is not None else None
-            if hold is None or hold.kind is not TransferKind.PENDING:
+            state = self.hold(pending_id) if pending_id is not None else None
+            if state is None or state[0].kind is not TransferKind.PENDING:
                 raise NotFound(f"no hold {pending_id}")
-            if self.repo.settlement_of(hold.id) is not None:
+            hold, settled = state
+            if settled:
                 raise Conflict(f"hold {hold.id} is already settled")
             if (hold.debit_account_id, hold.credit_account_id) != (debit_account_id, credit_account_id):
                 raise Conflict(f"hold {hold.id} moves money between other accounts")
@@ -158,17 +171,21 @@ class Ledger:
                 raise InsufficientFunds(
                     f"transfer of {amount} micros would leave {after} available (floor {floor.minimum})"
                 )
-        for account_id, balance in balances.items():
-            self.repo.set_balance(account_id, balance)
-            self._balances[account_id] = balance
+        self.repo.set_balances(balances)
+        self._balances.update(balances)
         new_id = self.repo.insert_transfer(
             key, digest, kind, debit_account_id, credit_account_id, amount, currency,
             pending_id, expires_at, self.now, reference, fx_rate, legs,
         )  # fmt: skip
-        return TransferRow(
+        created = TransferRow(
             new_id, key, digest, kind, debit_account_id, credit_account_id, amount, currency,
             pending_id, expires_at, self.now, reference[:200], fx_rate,
         )  # fmt: skip
+        if hold is not None:
+            self._holds[hold.id] = (hold, True)
+        if kind is TransferKind.PENDING:
+            self._holds[new_id] = (created, False)
+        return created
 
 
 @dataclass(frozen=True, slots=True)

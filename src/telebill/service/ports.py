@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -183,13 +183,17 @@ class LedgerRepository(Protocol):
 
     def lock(self, account_ids: Iterable[int]) -> dict[int, LedgerAccountRow]: ...
 
-    def set_balance(self, account_id: int, balance: Balance) -> None: ...
+    def set_balances(self, balances: Mapping[int, Balance]) -> None: ...
 
     def transfer_by_key(self, key: str) -> TransferRow | None: ...
 
     def transfer(self, transfer_id: int) -> TransferRow | None: ...
 
     def settlement_of(self, pending_id: int) -> TransferRow | None: ...
+
+    def hold(self, transfer_id: int) -> tuple[TransferRow, bool] | None:
+        """A transfer and whether a settlement (post, void, expiry) refers to it."""
+        ...
 
     def insert_transfer(
         self,

@@ -18,6 +18,7 @@ from telebill.adapters.sql.billing_tables import (
     outbox,
     payments,
 )
+from telebill.adapters.sql.prepared import Prepared
 from telebill.domain.prepaid import BillingSettings, NegativePolicy
 from telebill.service.ports import CallRow, LineRow, OutboxRow, PaymentRow
 
@@ -60,20 +61,20 @@ def _outbox(r: Any) -> OutboxRow:
     )  # fmt: skip
 
 
-# Statements on the charging path are built once (see ledger_repository.py).
-_SETTINGS = select(billing_settings).where(billing_settings.c.account_sid == bindparam("sid"))
-_SETTINGS_FOR_UPDATE = _SETTINGS.with_for_update()
-_CALL = select(calls).where(calls.c.account_sid == bindparam("sid"), calls.c.call_id == bindparam("call_id"))
-_CALL_FOR_UPDATE = _CALL.with_for_update()
-_INSERT_CALL = insert(calls)
+# Statements on the charging path are prepared once (prepared.py).
+_SETTINGS_Q = select(billing_settings).where(billing_settings.c.account_sid == bindparam("sid"))
+_SETTINGS, _SETTINGS_FOR_UPDATE = Prepared(_SETTINGS_Q), Prepared(_SETTINGS_Q.with_for_update())
+_CALL_Q = select(calls).where(calls.c.account_sid == bindparam("sid"), calls.c.call_id == bindparam("call_id"))
+_CALL, _CALL_FOR_UPDATE = Prepared(_CALL_Q), Prepared(_CALL_Q.with_for_update())
 _CALL_COLUMNS = [c.name for c in calls.columns]
-_UPDATE_CALL = (
+_INSERT_CALL = Prepared(insert(calls), _CALL_COLUMNS)
+_UPDATE_CALL = Prepared(
     update(calls)
     .where(calls.c.account_sid == bindparam("key_sid"), calls.c.call_id == bindparam("key_call_id"))
     .values({name: bindparam(f"v_{name}") for name in _CALL_COLUMNS if name not in ("account_sid", "call_id")})
 )
-_LINE = select(account_numbers).where(account_numbers.c.e164 == bindparam("e164"))
-_BLOCKS = (
+_LINE = Prepared(select(account_numbers).where(account_numbers.c.e164 == bindparam("e164")))
+_BLOCKS = Prepared(
     select(destination_blocks.c.kind, destination_blocks.c.value)
     .where(destination_blocks.c.account_sid == bindparam("sid"))
     .order_by(destination_blocks.c.kind, destination_blocks.c.value)
@@ -93,7 +94,7 @@ class SqlBillingRepository:
 
     def settings(self, account_sid: str, lock: bool = False) -> BillingSettings | None:
         query = _SETTINGS_FOR_UPDATE if lock and self.conn.dialect.name == "postgresql" else _SETTINGS
-        row = self.conn.execute(query, {"sid": account_sid}).one_or_none()
+        row = query.one_or_none(self.conn, {"sid": account_sid})
         return _settings(row) if row else None
 
     def save_settings(self, account_sid: str, settings: BillingSettings) -> None:
@@ -155,15 +156,15 @@ class SqlBillingRepository:
 
     def call(self, account_sid: str, call_id: str, lock: bool = False) -> CallRow | None:
         query = _CALL_FOR_UPDATE if lock and self.conn.dialect.name == "postgresql" else _CALL
-        row = self.conn.execute(query, {"sid": account_sid, "call_id": call_id}).one_or_none()
+        row = query.one_or_none(self.conn, {"sid": account_sid, "call_id": call_id})
         return _call(row) if row else None
 
     def add_call(self, call: CallRow) -> None:
-        self.conn.execute(_INSERT_CALL, {name: getattr(call, name) for name in _CALL_COLUMNS})
+        _INSERT_CALL.run(self.conn, {name: getattr(call, name) for name in _CALL_COLUMNS})
 
     def update_call(self, call: CallRow) -> None:
         params = {f"v_{name}": getattr(call, name) for name in _CALL_COLUMNS if name not in ("account_sid", "call_id")}
-        self.conn.execute(_UPDATE_CALL, {"key_sid": call.account_sid, "key_call_id": call.call_id, **params})
+        _UPDATE_CALL.run(self.conn, {"key_sid": call.account_sid, "key_call_id": call.call_id, **params})
 
     def calls_of(self, account_sid: str, limit: int, before: datetime | None = None) -> list[CallRow]:
         query = select(calls).where(calls.c.account_sid == account_sid)
@@ -179,7 +180,7 @@ class SqlBillingRepository:
     # -- lines and blocks ---------------------------------------------------------------
 
     def line(self, e164: str) -> LineRow | None:
-        row = self.conn.execute(_LINE, {"e164": e164}).one_or_none()
+        row = _LINE.one_or_none(self.conn, {"e164": e164})
         return LineRow(row.e164, row.account_sid, bool(row.international_calling), row.created_at) if row else None
 
     def lines_of(self, account_sid: str) -> list[LineRow]:
@@ -216,7 +217,7 @@ class SqlBillingRepository:
         )
 
     def blocks(self, account_sid: str) -> list[tuple[str, str]]:
-        return [(r.kind, r.value) for r in self.conn.execute(_BLOCKS, {"sid": account_sid})]
+        return [(r.kind, r.value) for r in _BLOCKS.rows(self.conn, {"sid": account_sid})]
 
     def add_block(self, account_sid: str, kind: str, value: str, now: datetime) -> None:
         if (kind, value) not in self.blocks(account_sid):

@@ -7,7 +7,7 @@ the database's write lock (`BEGIN IMMEDIATE`, see engine.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -15,16 +15,20 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
 
 from telebill.adapters.sql.billing_tables import ledger_accounts, postings, transfers
+from telebill.adapters.sql.prepared import Prepared
 from telebill.domain.ledger import AccountKind, Balance, Leg, TransferKind
 from telebill.service.ports import LedgerAccountRow, TransferRow
 
-# Statements on the charging path are built once: constructing a Core statement costs more
-# than executing it on SQLite (bench/charging.py).
+# Statements on the charging path are prepared once (prepared.py).
 _LA = ledger_accounts.c
-_BY_CODE = select(ledger_accounts).where(_LA.code == bindparam("code"))
+_BY_CODE = Prepared(select(ledger_accounts).where(_LA.code == bindparam("code")))
 _LOCK = select(ledger_accounts).where(_LA.id.in_(bindparam("ids", expanding=True))).order_by(_LA.id)
 _LOCK_FOR_UPDATE = _LOCK.with_for_update()
-_SET_BALANCE = (
+_ONE = select(ledger_accounts).where(_LA.id == bindparam("a"))
+_TWO = select(ledger_accounts).where(_LA.id.in_([bindparam("a"), bindparam("b")])).order_by(_LA.id)
+_LOCK_ONE, _LOCK_ONE_FOR_UPDATE = Prepared(_ONE), Prepared(_ONE.with_for_update())
+_LOCK_TWO, _LOCK_TWO_FOR_UPDATE = Prepared(_TWO), Prepared(_TWO.with_for_update())
+_SET_BALANCE = Prepared(
     update(ledger_accounts)
     .where(_LA.id == bindparam("account_id"))
     .values(
@@ -34,11 +38,18 @@ _SET_BALANCE = (
         credits_pending=bindparam("cq"),
     )
 )
-_BY_KEY = select(transfers).where(transfers.c.idempotency_key == bindparam("key"))
-_BY_ID = select(transfers).where(transfers.c.id == bindparam("transfer_id"))
-_SETTLEMENT = select(transfers).where(transfers.c.pending_id == bindparam("pending_id"))
-_INSERT_TRANSFER = insert(transfers).returning(transfers.c.id)
-_INSERT_POSTING = insert(postings)
+_BY_KEY = Prepared(select(transfers).where(transfers.c.idempotency_key == bindparam("key")))
+_BY_ID = Prepared(select(transfers).where(transfers.c.id == bindparam("transfer_id")))
+_SETTLEMENT = Prepared(select(transfers).where(transfers.c.pending_id == bindparam("pending_id")))
+_settlement = transfers.alias("settlement")
+_HOLD = Prepared(
+    select(transfers, _settlement.c.id.label("settled_by"))
+    .outerjoin(_settlement, _settlement.c.pending_id == transfers.c.id)
+    .where(transfers.c.id == bindparam("transfer_id"))
+)
+_TRANSFER_KEYS = [c.key for c in transfers.columns if c.key != "id"]
+_INSERT_TRANSFER = Prepared(insert(transfers).returning(transfers.c.id), _TRANSFER_KEYS)
+_INSERT_POSTING = Prepared(insert(postings), ["transfer_id", "account_id", "debit", "pending", "amount"])
 
 
 def _transfer(row: Any) -> TransferRow:
@@ -77,7 +88,7 @@ class SqlLedgerRepository:
         self.conn = conn
 
     def account_by_code(self, code: str) -> LedgerAccountRow | None:
-        row = self.conn.execute(_BY_CODE, {"code": code}).one_or_none()
+        row = _BY_CODE.one_or_none(self.conn, {"code": code})
         return _account(row) if row else None
 
     def accounts_of_owner(self, owner_sid: str) -> list[LedgerAccountRow]:
@@ -106,32 +117,46 @@ class SqlLedgerRepository:
 
     def lock(self, account_ids: Iterable[int]) -> dict[int, LedgerAccountRow]:
         ids = sorted(set(account_ids))
-        query = _LOCK_FOR_UPDATE if self.conn.dialect.name == "postgresql" else _LOCK
-        return {int(r.id): _account(r) for r in self.conn.execute(query, {"ids": ids})}
+        for_update = self.conn.dialect.name == "postgresql"
+        if len(ids) == 1:
+            rows = (_LOCK_ONE_FOR_UPDATE if for_update else _LOCK_ONE).rows(self.conn, {"a": ids[0]})
+        elif len(ids) == 2:
+            rows = (_LOCK_TWO_FOR_UPDATE if for_update else _LOCK_TWO).rows(self.conn, {"a": ids[0], "b": ids[1]})
+        else:
+            rows = list(self.conn.execute(_LOCK_FOR_UPDATE if for_update else _LOCK, {"ids": ids}))
+        return {int(r.id): _account(r) for r in rows}
 
-    def set_balance(self, account_id: int, balance: Balance) -> None:
-        self.conn.execute(
-            _SET_BALANCE,
-            {
-                "account_id": account_id,
-                "dp": balance.debits_posted,
-                "cp": balance.credits_posted,
-                "dq": balance.debits_pending,
-                "cq": balance.credits_pending,
-            },
+    def set_balances(self, balances: Mapping[int, Balance]) -> None:
+        """One batch (a single round trip with psycopg's pipelined executemany)."""
+        _SET_BALANCE.run_many(
+            self.conn,
+            [
+                {
+                    "account_id": account_id,
+                    "dp": b.debits_posted,
+                    "cp": b.credits_posted,
+                    "dq": b.debits_pending,
+                    "cq": b.credits_pending,
+                }
+                for account_id, b in sorted(balances.items())
+            ],
         )
 
     def transfer_by_key(self, key: str) -> TransferRow | None:
-        row = self.conn.execute(_BY_KEY, {"key": key}).one_or_none()
+        row = _BY_KEY.one_or_none(self.conn, {"key": key})
         return _transfer(row) if row else None
 
     def transfer(self, transfer_id: int) -> TransferRow | None:
-        row = self.conn.execute(_BY_ID, {"transfer_id": transfer_id}).one_or_none()
+        row = _BY_ID.one_or_none(self.conn, {"transfer_id": transfer_id})
         return _transfer(row) if row else None
 
     def settlement_of(self, pending_id: int) -> TransferRow | None:
-        row = self.conn.execute(_SETTLEMENT, {"pending_id": pending_id}).one_or_none()
+        row = _SETTLEMENT.one_or_none(self.conn, {"pending_id": pending_id})
         return _transfer(row) if row else None
+
+    def hold(self, transfer_id: int) -> tuple[TransferRow, bool] | None:
+        row = _HOLD.one_or_none(self.conn, {"transfer_id": transfer_id})
+        return (_transfer(row), row.settled_by is not None) if row else None
 
     def insert_transfer(
         self,
@@ -149,8 +174,8 @@ class SqlLedgerRepository:
         fx_rate: Decimal | None,
         legs: Sequence[Leg],
     ) -> int:
-        new_id = self.conn.scalar(
-            _INSERT_TRANSFER,
+        new_id = _INSERT_TRANSFER.rows(
+            self.conn,
             {
                 "idempotency_key": key,
                 "request_hash": request_hash,
@@ -165,10 +190,9 @@ class SqlLedgerRepository:
                 "reference": reference[:200],
                 "fx_rate": fx_rate,
             },
-        )
-        assert new_id is not None
-        self.conn.execute(
-            _INSERT_POSTING,
+        )[0][0]
+        _INSERT_POSTING.run_many(
+            self.conn,
             [
                 {
                     "transfer_id": new_id,

@@ -8,11 +8,13 @@ header, calls by their `call_id` (and each usage report by the time it reports).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from telebill.domain.accounts import Account, Principal, Role
 from telebill.domain.money import format_decimal, format_micros
@@ -22,6 +24,7 @@ from telebill.service.credits import AccountBalance
 from telebill.service.ports import CallRow, LineRow
 
 router = APIRouter(prefix="/v1/accounts", tags=["billing"])
+T = TypeVar("T")
 Caller = Annotated[Principal, Depends(basic_principal)]
 
 
@@ -30,6 +33,7 @@ def _money(micros: int, account: Account) -> str:
 
 
 def _account(request: Request, principal: Principal, sid: str) -> Account:
+    """The account `sid` as the principal may see it (its own: no storage read)."""
     return container_of(request).accounts.visible_account(principal, sid)
 
 
@@ -235,14 +239,24 @@ class CallBody(BaseModel):
     kind: Literal["voice", "voicemail", "notification", "verification", "conference", "sms"] = "voice"
 
 
+async def _charging_step(request: Request, step: Callable[[], T]) -> T:
+    """Run a charging step. With an embedded database (SQLite) a step is CPU work only and
+    runs on the event loop: requests are served in arrival order with no thread hand-off and
+    no contention for the interpreter between threads. With a database server the step waits
+    on round trips, so it runs on a worker thread while other requests proceed (ADR 10)."""
+    if container_of(request).embedded_database:
+        return step()
+    return await run_in_threadpool(step)
+
+
 @router.post("/{sid}/calls")
-def authorize_call(request: Request, principal: Caller, sid: str, body: CallBody) -> dict[str, Any]:
+async def authorize_call(request: Request, principal: Caller, sid: str, body: CallBody) -> dict[str, Any]:
     """May this call start, and for how long? Places a hold for the first interval."""
     account = _account(request, principal, sid)
     member = principal.key_sid if principal.role is Role.MEMBER else None
-    auth = container_of(request).charging.authorize(
-        account, CallRequest(body.call_id, body.from_, body.to, body.direction, body.kind, member)
-    )
+    call = CallRequest(body.call_id, body.from_, body.to, body.direction, body.kind, member)
+    charging = container_of(request).charging
+    auth = await _charging_step(request, lambda: charging.authorize(account, call))
     return {
         "call_id": body.call_id,
         "allowed": auth.allowed,
@@ -261,11 +275,12 @@ class UsageBody(BaseModel):
 
 
 @router.post("/{sid}/calls/{call_id}/usage")
-def report_usage(request: Request, principal: Caller, sid: str, call_id: str, body: UsageBody) -> dict[str, Any]:
+async def report_usage(request: Request, principal: Caller, sid: str, call_id: str, body: UsageBody) -> dict[str, Any]:
     """Debit the time used so far and hold the next interval; `continue: false` when credit
     cannot cover it (the switch hangs up at `granted_until_s`)."""
     account = _account(request, principal, sid)
-    usage = container_of(request).charging.usage(account, call_id, body.used_s)
+    charging = container_of(request).charging
+    usage = await _charging_step(request, lambda: charging.usage(account, call_id, body.used_s))
     return {
         "call_id": call_id,
         "continue": usage.proceed,
@@ -281,10 +296,11 @@ class EndBody(BaseModel):
 
 
 @router.post("/{sid}/calls/{call_id}/end")
-def end_call(request: Request, principal: Caller, sid: str, call_id: str, body: EndBody) -> dict[str, Any]:
+async def end_call(request: Request, principal: Caller, sid: str, call_id: str, body: EndBody) -> dict[str, Any]:
     """The final charge; the rest of the hold is released. Ending again returns the same."""
     account = _account(request, principal, sid)
-    end = container_of(request).charging.end(account, call_id, body.duration_s, body.answered)
+    charging = container_of(request).charging
+    end = await _charging_step(request, lambda: charging.end(account, call_id, body.duration_s, body.answered))
     return {
         "call_id": call_id,
         "charge": _money(end.charge, account),
