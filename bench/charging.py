@@ -15,8 +15,9 @@ Targets: >= 500 calls/s, p99 <= 25 ms.
 PostgreSQL: with TELEBILL_TEST_DATABASE_URL set, that database is used (its `public` schema
 is dropped and recreated, as the test suite does). Without it, the bench runs its PostgreSQL
 part under scripts/with-postgres.sh, which starts a throwaway cluster (fsync and
-synchronous_commit off, like the test run) and removes it afterwards; that cluster is pinned
-to core 0 with the server, so each figure is what one core does, database included.
+synchronous_commit off, like the test run) and removes it afterwards. The cluster runs on
+core 1 beside wrk, as a database server runs on a machine of its own: the server's core does
+the application's work only. (SQLite runs inside the server, on its core.)
 """
 
 from __future__ import annotations
@@ -237,7 +238,7 @@ def main() -> None:
         else:
             sys.stdout.flush()
             with_postgres = [str(ROOT / "scripts" / "with-postgres.sh"), sys.executable, __file__, "--postgres"]
-            subprocess.run(pinned(0, with_postgres), check=True)
+            subprocess.run(pinned(1, with_postgres), check=True)
 
 
 if __name__ == "__main__":

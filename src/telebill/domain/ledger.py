@@ -54,6 +54,14 @@ class Balance:
         """Posted balance less the holds placed on it."""
         return self.credit_balance - self.debits_pending
 
+    def plus(self, delta: Balance) -> Balance:
+        return Balance(
+            self.debits_posted + delta.debits_posted,
+            self.credits_posted + delta.credits_posted,
+            self.debits_pending + delta.debits_pending,
+            self.credits_pending + delta.credits_pending,
+        )
+
     def debit(self, amount: int, pending: bool) -> Balance:
         if pending:
             return replace(self, debits_pending=self.debits_pending + amount)

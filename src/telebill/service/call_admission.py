@@ -31,16 +31,15 @@ def admit(
     r: CallRequest,
     kind: CallKind,
     call: CallRow,
-    settings: BillingSettings,
     view: PriceView | None,
 ) -> tuple[Refusal | None, CallRow]:
     """Policy checks, then the tariff frozen on the call; a refusal reason if any.
 
-    Order: account suspended, the line belongs to the account (and, for a member's key, is
-    assigned to it), emergency number, SMS to another country, international calling on the
-    line, the account's destination blocks, then the price (a blocked entry refuses)."""
-    if settings.suspended or not account.active:
-        return Refusal.ACCOUNT_SUSPENDED, call
+    Order: the line belongs to the account (and, for a member's key, is assigned to it),
+    emergency number, SMS to another country, international calling on the line, the
+    account's destination blocks, then the price (a blocked entry refuses). A suspended
+    account is refused before all of these, by the caller (`suspended`), which reads the
+    prepaid settings under a lock and so after these reads."""
     line_text = r.origin if r.direction == "outbound" else r.destination
     try:
         line_number = parse_number(line_text)
@@ -105,6 +104,10 @@ def admit(
         deck_currency=quote.deck.currency.code, matched_prefix=quote.entry.prefix,
         friendly_name=quote.entry.friendly_name, deck=quote.deck.label,
     )  # fmt: skip
+
+
+def suspended(account: Account, settings: BillingSettings) -> bool:
+    return settings.suspended or not account.active
 
 
 def _blocked_by_account(blocks: list[tuple[str, str]], number: PhoneNumber) -> bool:

@@ -30,7 +30,7 @@ from telebill.domain.errors import (
 from telebill.domain.ledger import AccountKind, TransferKind
 from telebill.domain.money import Rounding
 from telebill.domain.prepaid import BillingSettings, NegativePolicy
-from telebill.service.call_admission import CallRequest, admit
+from telebill.service.call_admission import CallRequest, admit, suspended
 from telebill.service.credits import balance_events, settings_of
 from telebill.service.ledger import Floor, Ledger
 from telebill.service.ports import CallRow, Clock, UnitOfWork, UnitOfWorkFactory
@@ -95,6 +95,7 @@ class ChargingService:
         self._interval = interval_s
         self._hold_timeout = timedelta(seconds=hold_timeout_s)
         self._account_ids: dict[str, int] = {}
+        self._account_currencies: dict[int, str] = {}
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -105,6 +106,9 @@ class ChargingService:
             except RetryableConflict:
                 continue
         return step()
+
+    def _ledger(self, uow: UnitOfWork, now: datetime) -> Ledger:
+        return Ledger(uow.ledger, now, self._account_ids, self._account_currencies)
 
     @staticmethod
     def _key(account: Account, call_id: str, step: str) -> str:
@@ -141,11 +145,14 @@ class ChargingService:
                 if existing.request_hash != digest:
                     raise IdempotencyConflict(f"call {request.call_id} was authorised with other details")
                 return self._answer(uow, account, existing)
-            # locked (as usage, end and top-up do, in the same order): the alert and auto-recharge
-            # flags are read here and written back by balance_events
-            settings = settings_of(uow, account.sid, lock=True)
             call = self._new_call(account, request, kind, digest, now)
-            refusal, call = admit(uow, account, request, kind, call, settings, view)
+            refusal, call = admit(uow, account, request, kind, call, view)
+            # locked (as usage, end and top-up do, in the same order): the alert and auto-recharge
+            # flags are read here and written back by balance_events. Taken after the policy
+            # reads, so that concurrent calls of the account wait on it for less time.
+            settings = settings_of(uow, account.sid, lock=True)
+            if suspended(account, settings):
+                refusal = Refusal.ACCOUNT_SUSPENDED
             if refusal is not None:
                 call = _refused(call, refusal)
                 uow.billing.add_call(call)
@@ -175,7 +182,7 @@ class ChargingService:
         """Place the first hold (voice) or take the message price (SMS). Returns the call
         (not yet stored) and the available balance it leaves."""
         tariff = tariff_of(call)
-        ledger = Ledger(uow.ledger, now, self._account_ids)
+        ledger = self._ledger(uow, now)
         customer_id, revenue_id = self._ledger_accounts(ledger, account, "sms" if kind is CallKind.SMS else "voice")
         available = ledger.balance(customer_id).credit_available
         budget = available - settings.floor
@@ -249,11 +256,11 @@ class ChargingService:
             max_s = MAX_CALL_S if call.kind != CallKind.SMS.value else 0
         else:
             if available is None:
-                ledger = Ledger(uow.ledger, call.created_at, self._account_ids)
+                ledger = self._ledger(uow, call.created_at)
                 customer_id = ledger.customer_credit_id(account.sid, account.currency.code)
                 available = ledger.balance(customer_id).credit_available
             if held is None:
-                held = self._held(Ledger(uow.ledger, call.created_at, self._account_ids), call)
+                held = self._held(self._ledger(uow, call.created_at), call)
             budget = available + held - settings.floor + call.charged
             max_s = tariff.affordable_seconds(budget, MAX_CALL_S)
         return Authorization(
@@ -283,8 +290,9 @@ class ChargingService:
                 negative = settings_of(uow, account.sid).policy is NegativePolicy.ALLOW_NEGATIVE
                 proceed = call.status == "active" and left > 0 and (left >= self._interval or negative)
                 return Usage(proceed, call.granted_until_s, call.charged, call)
+            ledger = self._ledger(uow, now)
+            self._held(ledger, call)  # read before the locks; an expiry in between fails the unique settlement: retried
             settings = settings_of(uow, account.sid, lock=True)
-            ledger = Ledger(uow.ledger, now, self._account_ids)
             customer_id, revenue_id = self._ledger_accounts(ledger, account, "voice")
             before = ledger.balance(customer_id).credit_available
             call = self._settle_to(uow, ledger, account, call, customer_id, revenue_id, used_s, now)
@@ -353,13 +361,14 @@ class ChargingService:
         now = self._clock.now()
         with self._uow() as uow:
             call = self._active_call(uow, account, call_id)
-            ledger = Ledger(uow.ledger, now, self._account_ids)
+            ledger = self._ledger(uow, now)
             customer_id, revenue_id = self._ledger_accounts(
                 ledger, account, "sms" if call.kind == CallKind.SMS.value else "voice"
             )
             if call.status != "active":
                 balance = ledger.balance(customer_id).credit_balance
                 return CallEnd(call.charged, call.billed_s or 0, balance, call)
+            self._held(ledger, call)  # read before the locks; an expiry in between fails the unique settlement: retried
             settings = settings_of(uow, account.sid, lock=True)
             before = ledger.balance(customer_id).credit_available
             connected = answered or call.kind == CallKind.VOICEMAIL.value  # voicemail is billed as connected
@@ -390,8 +399,10 @@ class ChargingService:
         now = self._clock.now()
         with self._uow() as uow:
             expired = uow.ledger.expired_holds(now, limit)
-            ledger = Ledger(uow.ledger, now, self._account_ids)
+            ledger = self._ledger(uow, now)
             for hold in expired:
+                # the customer's row first, as a charging step locks it (then the revenue row)
+                ledger.lock([hold.debit_account_id])
                 ledger.transfer(
                     f"expire:{hold.id}", TransferKind.EXPIRE_PENDING, hold.debit_account_id, hold.credit_account_id,
                     0, hold.currency, f"expired {hold.reference}", pending_id=hold.id,

@@ -38,16 +38,26 @@ class Floor:
 
 
 class Ledger:
-    """The ledger inside one unit of work. `known_ids` is a cache of account ids by code that
-    a service keeps across transactions: accounts are never deleted, so an id read from the
-    database (a committed account) stays valid."""
+    """The ledger inside one unit of work. `known_ids` (account ids by code) and
+    `known_currencies` (currency by account id) are caches a service keeps across
+    transactions: accounts are never deleted and their currency never changes.
 
-    def __init__(self, repo: LedgerRepository, now: datetime, known_ids: dict[str, int] | None = None) -> None:
+    An account is read, and locked, when a transfer needs its balance (a floor to check) or
+    its currency is not known yet; otherwise its balance changes by a relative update, which
+    locks the row only then (docs/adr/0010-charging-throughput.md)."""
+
+    def __init__(
+        self,
+        repo: LedgerRepository,
+        now: datetime,
+        known_ids: dict[str, int] | None = None,
+        known_currencies: dict[int, str] | None = None,
+    ) -> None:
         self.repo = repo
         self.now = now
         self._known_ids = known_ids if known_ids is not None else {}
-        self._balances: dict[int, Balance] = {}
-        self._currencies: dict[int, str] = {}
+        self._balances: dict[int, Balance] = {}  # read in this transaction, as transfers left them
+        self._currencies = known_currencies if known_currencies is not None else {}
         self._holds: dict[int, tuple[TransferRow, bool] | None] = {}
 
     def account(self, code: str, kind: AccountKind, currency: str, owner_sid: str | None = None) -> LedgerAccountRow:
@@ -74,7 +84,7 @@ class Ledger:
 
     def lock(self, account_ids: list[int]) -> None:
         """Lock accounts not yet locked by this transaction, in id order."""
-        missing = [i for i in account_ids if i not in self._currencies]
+        missing = [i for i in account_ids if i not in self._balances]
         if missing:
             for account_id, row in self.repo.lock(missing).items():
                 self._currencies[account_id] = row.currency
@@ -151,28 +161,29 @@ class Ledger:
             pending_amount = hold.amount
         legs = legs_of(kind, debit_account_id, credit_account_id, amount, pending_amount)
         ids = (debit_account_id, credit_account_id)
-        missing = [i for i in ids if i not in self._currencies]
-        if missing:  # rows are locked once per transaction; later transfers reuse what they left
-            for account_id, row in self.repo.lock(missing).items():
-                self._currencies[account_id] = row.currency
-                self._balances[account_id] = row.balance
+        floor_id = floor.account_id if floor is not None else None
+        # rows are read once per transaction; later transfers reuse what they left
+        self.lock([i for i in ids if i not in self._balances and (i == floor_id or i not in self._currencies)])
         if any(i not in self._currencies for i in ids):
             raise NotFound("ledger account missing")
         if any(self._currencies[i] != currency for i in ids):
             raise Conflict(f"a {currency} transfer between accounts of other currencies")
-        before = {i: self._balances[i] for i in ids}
-        balances: dict[int, Balance] = dict(before)
+        deltas: dict[int, Balance] = {}
         for leg in legs:
-            balances[leg.account_id] = apply(balances[leg.account_id], leg)
-        if floor is not None and floor.account_id in balances:
-            was = before[floor.account_id].credit_available
-            after = balances[floor.account_id].credit_available
-            if after < was and after < floor.minimum:
+            deltas[leg.account_id] = apply(deltas.get(leg.account_id, Balance()), leg)
+        if floor is not None and floor.account_id in deltas:
+            before = self._balances[floor.account_id]
+            after = before.plus(deltas[floor.account_id]).credit_available
+            if after < before.credit_available and after < floor.minimum:
                 raise InsufficientFunds(
                     f"transfer of {amount} micros would leave {after} available (floor {floor.minimum})"
                 )
-        self.repo.set_balances(balances)
-        self._balances.update(balances)
+        # rows already locked by this transaction first, then the others in id order
+        ordered = dict(sorted(deltas.items(), key=lambda item: (item[0] not in self._balances, item[0])))
+        self.repo.add_to_balances(ordered)
+        for account_id, delta in deltas.items():
+            if account_id in self._balances:
+                self._balances[account_id] = self._balances[account_id].plus(delta)
         new_id = self.repo.insert_transfer(
             key, digest, kind, debit_account_id, credit_account_id, amount, currency,
             pending_id, expires_at, self.now, reference, fx_rate, legs,

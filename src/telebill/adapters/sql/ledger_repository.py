@@ -7,12 +7,13 @@ the database's write lock (`BEGIN IMMEDIATE`, see engine.py).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, literal_column, select, text, update
 
 from telebill.adapters.sql.billing_tables import ledger_accounts, postings, transfers
 from telebill.adapters.sql.prepared import Prepared
@@ -28,14 +29,16 @@ _ONE = select(ledger_accounts).where(_LA.id == bindparam("a"))
 _TWO = select(ledger_accounts).where(_LA.id.in_([bindparam("a"), bindparam("b")])).order_by(_LA.id)
 _LOCK_ONE, _LOCK_ONE_FOR_UPDATE = Prepared(_ONE), Prepared(_ONE.with_for_update())
 _LOCK_TWO, _LOCK_TWO_FOR_UPDATE = Prepared(_TWO), Prepared(_TWO.with_for_update())
-_SET_BALANCE = Prepared(
+# relative: an account whose balance the transaction did not need is not read (nor locked)
+# before its update
+_ADD_TO_BALANCE = Prepared(
     update(ledger_accounts)
     .where(_LA.id == bindparam("account_id"))
     .values(
-        debits_posted=bindparam("dp"),
-        credits_posted=bindparam("cp"),
-        debits_pending=bindparam("dq"),
-        credits_pending=bindparam("cq"),
+        debits_posted=_LA.debits_posted + bindparam("dp"),
+        credits_posted=_LA.credits_posted + bindparam("cp"),
+        debits_pending=_LA.debits_pending + bindparam("dq"),
+        credits_pending=_LA.credits_pending + bindparam("cq"),
     )
 )
 _BY_KEY = Prepared(select(transfers).where(transfers.c.idempotency_key == bindparam("key")))
@@ -49,6 +52,30 @@ _HOLD = Prepared(
 )
 _TRANSFER_KEYS = [c.key for c in transfers.columns if c.key != "id"]
 _INSERT_TRANSFER = Prepared(insert(transfers).returning(transfers.c.id), _TRANSFER_KEYS)
+_INSERT_TRANSFER_WITH_ID = Prepared(insert(transfers), ["id", *_TRANSFER_KEYS])
+_ID_BLOCK_SIZE = 100
+_NEXT_IDS = Prepared(
+    select(literal_column("nextval(pg_get_serial_sequence('transfers', 'id'))").label("id")).select_from(
+        text(f"generate_series(1, {_ID_BLOCK_SIZE})")
+    )
+)
+
+
+class IdBlocks:
+    """Transfer ids taken from PostgreSQL's sequence a block at a time, so that inserting a
+    transfer needs no round trip to learn its id (its insert can then be deferred)."""
+
+    def __init__(self) -> None:
+        self._free: list[int] = []
+        self._lock = threading.Lock()
+
+    def next(self, conn: Connection) -> int:
+        with self._lock:
+            if not self._free:
+                self._free = sorted((int(r.id) for r in _NEXT_IDS.rows(conn, {})), reverse=True)
+            return self._free.pop()
+
+
 _INSERT_POSTING = Prepared(insert(postings), ["transfer_id", "account_id", "debit", "pending", "amount"])
 
 
@@ -84,8 +111,9 @@ def _account(row: Any) -> LedgerAccountRow:
 
 
 class SqlLedgerRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, ids: IdBlocks | None = None) -> None:
         self.conn = conn
+        self._ids = ids
 
     def account_by_code(self, code: str) -> LedgerAccountRow | None:
         row = _BY_CODE.one_or_none(self.conn, {"code": code})
@@ -126,9 +154,9 @@ class SqlLedgerRepository:
             rows = list(self.conn.execute(_LOCK_FOR_UPDATE if for_update else _LOCK, {"ids": ids}))
         return {int(r.id): _account(r) for r in rows}
 
-    def set_balances(self, balances: Mapping[int, Balance]) -> None:
-        """One batch (a single round trip with psycopg's pipelined executemany)."""
-        _SET_BALANCE.run_many(
+    def add_to_balances(self, deltas: Mapping[int, Balance]) -> None:
+        """One batch, in the given order (the order the rows are locked in)."""
+        _ADD_TO_BALANCE.run_many(
             self.conn,
             [
                 {
@@ -138,7 +166,7 @@ class SqlLedgerRepository:
                     "dq": b.debits_pending,
                     "cq": b.credits_pending,
                 }
-                for account_id, b in sorted(balances.items())
+                for account_id, b in deltas.items()
             ],
         )
 
@@ -174,23 +202,25 @@ class SqlLedgerRepository:
         fx_rate: Decimal | None,
         legs: Sequence[Leg],
     ) -> int:
-        new_id = _INSERT_TRANSFER.rows(
-            self.conn,
-            {
-                "idempotency_key": key,
-                "request_hash": request_hash,
-                "kind": kind.value,
-                "debit_account_id": debit_account_id,
-                "credit_account_id": credit_account_id,
-                "amount": amount,
-                "currency": currency,
-                "pending_id": pending_id,
-                "expires_at": expires_at,
-                "created_at": created_at,
-                "reference": reference[:200],
-                "fx_rate": fx_rate,
-            },
-        )[0][0]
+        values = {
+            "idempotency_key": key,
+            "request_hash": request_hash,
+            "kind": kind.value,
+            "debit_account_id": debit_account_id,
+            "credit_account_id": credit_account_id,
+            "amount": amount,
+            "currency": currency,
+            "pending_id": pending_id,
+            "expires_at": expires_at,
+            "created_at": created_at,
+            "reference": reference[:200],
+            "fx_rate": fx_rate,
+        }
+        if self._ids is not None:
+            new_id = self._ids.next(self.conn)
+            _INSERT_TRANSFER_WITH_ID.run(self.conn, {"id": new_id, **values})
+        else:
+            new_id = _INSERT_TRANSFER.rows(self.conn, values)[0][0]
         _INSERT_POSTING.run_many(
             self.conn,
             [

@@ -8,6 +8,11 @@ processors (so exact decimals and UTC instants are converted exactly as everywhe
 then goes straight to the DBAPI cursor of the unit of work's connection, inside its
 transaction. Driver errors are wrapped the way SQLAlchemy wraps them, so the unit of work
 still turns lost races into RetryableConflict.
+
+On PostgreSQL a unit of work may defer its writes (`defer_writes`): statements that return
+nothing are queued and sent together, in one pipelined round trip with the COMMIT, or before
+the next statement that reads (so every read still sees the transaction's own writes). Row
+locks taken by those writes are then held for one round trip instead of several.
 """
 
 from __future__ import annotations
@@ -15,14 +20,16 @@ from __future__ import annotations
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
 Processor = Callable[[Any], Any] | None
+_DEFERRED = "telebill.deferred_writes"
 
 
 @dataclass(slots=True)
@@ -55,7 +62,7 @@ class Prepared:
         return found
 
     def _compile(self, dialect: Dialect) -> _Compiled:
-        compiled = self._statement.compile(dialect=dialect, column_keys=self._column_keys)
+        compiled = cast(SQLCompiler, self._statement.compile(dialect=dialect, column_keys=self._column_keys))
         positional = bool(compiled.positional)
         names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.binds)
         binds = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
@@ -71,9 +78,21 @@ class Prepared:
         """Run the statement; its result rows as named tuples (none for a statement without)."""
         c = self._compiled(conn.dialect)
         args = self._args(c, params)
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        deferred = conn.info.get(_DEFERRED)
+        if deferred is not None:
+            if c.row is None:
+                deferred.append((c.sql, args, False))
+                return []
+            flush_writes(conn)
+        dbapi = conn.connection.dbapi_connection
+        cursor = dbapi.cursor()  # type: ignore[union-attr]
         try:
-            cursor.execute(c.sql, args)
+            if deferred is not None and dbapi.info.transaction_status == _IDLE:  # type: ignore[union-attr]
+                # the transaction's first statement: its BEGIN goes in the same round trip
+                with dbapi.pipeline():  # type: ignore[union-attr]
+                    cursor.execute(c.sql, args)
+            else:
+                cursor.execute(c.sql, args)
             raw = cursor.fetchall() if c.row is not None else []
             if raw and c.results is None:
                 c.results = tuple(
@@ -101,6 +120,10 @@ class Prepared:
     def run_many(self, conn: Connection, many: Sequence[Mapping[str, Any]]) -> None:
         c = self._compiled(conn.dialect)
         args = [self._args(c, p) for p in many]
+        deferred = conn.info.get(_DEFERRED)
+        if deferred is not None:
+            deferred.append((c.sql, args, True))
+            return
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.executemany(c.sql, args)
@@ -108,6 +131,49 @@ class Prepared:
             raise DBAPIError.instance(c.sql, args, exc, conn.dialect.loaded_dbapi.Error) from exc
         finally:
             cursor.close()
+
+
+_IDLE = 0  # psycopg's TransactionStatus.IDLE: no transaction open on the connection
+
+
+def defer_writes(conn: Connection, enabled: bool) -> None:
+    """Queue this connection's result-less prepared statements until a read or the commit
+    (PostgreSQL with psycopg only: the queue is sent in pipeline mode)."""
+    if enabled:
+        conn.info[_DEFERRED] = []
+    else:
+        conn.info.pop(_DEFERRED, None)
+
+
+def flush_writes(conn: Connection, commit: bool = False) -> None:
+    """Send the queued writes (and the COMMIT, if asked) in one round trip."""
+    queued = conn.info.get(_DEFERRED)
+    if not queued and not commit:
+        return
+    statements = list(queued or ())
+    if queued:
+        queued.clear()
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    try:
+        with dbapi.pipeline():
+            cursor = dbapi.cursor()
+            for sql, args, many in statements:
+                if many:
+                    cursor.executemany(sql, args)
+                else:
+                    cursor.execute(sql, args)
+            if commit:
+                dbapi.commit()
+    except conn.dialect.loaded_dbapi.Error as exc:
+        sql = statements[-1][0] if statements else "COMMIT"
+        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+
+
+def flush_before_execute(conn: Connection, *_: Any) -> None:
+    """Engine hook: a statement run through SQLAlchemy first sends the queued writes."""
+    if conn.info.get(_DEFERRED):
+        flush_writes(conn)
 
 
 def _result_columns(statement: ClauseElement) -> list[Any]:

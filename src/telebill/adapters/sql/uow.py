@@ -13,7 +13,8 @@ from telebill.adapters.sql.account_repository import SqlAccountRepository
 from telebill.adapters.sql.billing_repository import SqlBillingRepository
 from telebill.adapters.sql.catalog_repository import SqlCatalogRepository
 from telebill.adapters.sql.fx_repository import SqlFxRepository
-from telebill.adapters.sql.ledger_repository import SqlLedgerRepository
+from telebill.adapters.sql.ledger_repository import IdBlocks, SqlLedgerRepository
+from telebill.adapters.sql.prepared import defer_writes, flush_writes
 from telebill.domain.errors import RetryableConflict
 
 
@@ -28,10 +29,13 @@ class SqlUnitOfWork:
     ledger: SqlLedgerRepository
     billing: SqlBillingRepository
 
-    def __init__(self, engine: Engine, writer_lock: threading.RLock | None = None) -> None:
+    def __init__(
+        self, engine: Engine, writer_lock: threading.RLock | None = None, transfer_ids: IdBlocks | None = None
+    ) -> None:
         self._engine = engine
         self._conn: Connection | None = None
         self._writer_lock = writer_lock
+        self._transfer_ids = transfer_ids
 
     def __enter__(self) -> Self:
         if self._writer_lock is not None:
@@ -43,10 +47,12 @@ class SqlUnitOfWork:
                 self._writer_lock.release()
             raise
         self._conn.begin()
+        # a database server: writes wait for the next read or the commit (prepared.py)
+        defer_writes(self._conn, self._transfer_ids is not None)
         self.catalog = SqlCatalogRepository(self._conn)
         self.accounts = SqlAccountRepository(self._conn)
         self.fx = SqlFxRepository(self._conn)
-        self.ledger = SqlLedgerRepository(self._conn)
+        self.ledger = SqlLedgerRepository(self._conn, self._transfer_ids)
         self.billing = SqlBillingRepository(self._conn)
         return self
 
@@ -58,6 +64,7 @@ class SqlUnitOfWork:
     ) -> None:
         assert self._conn is not None
         try:
+            defer_writes(self._conn, False)
             if self._conn.in_transaction():
                 self._conn.rollback()
         finally:
@@ -73,6 +80,8 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         assert self._conn is not None
         try:
+            if self._transfer_ids is not None:
+                flush_writes(self._conn, commit=True)
             self._conn.commit()
         except DBAPIError as exc:
             raise _retryable(exc) from exc
@@ -92,7 +101,9 @@ def _retryable(exc: DBAPIError) -> Exception:
 class SqlUnitOfWorkFactory:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._writer_lock = threading.RLock() if engine.dialect.name == "sqlite" else None
+        embedded = engine.dialect.name == "sqlite"
+        self._writer_lock = threading.RLock() if embedded else None
+        self._transfer_ids = None if embedded else IdBlocks()
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self._writer_lock)
+        return SqlUnitOfWork(self.engine, self._writer_lock, self._transfer_ids)

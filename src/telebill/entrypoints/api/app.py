@@ -119,10 +119,20 @@ def create_app(container: Container | None = None, json_logs: bool = True) -> Fa
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    # Routes are matched in order, one regular expression at a time: the hot paths (price
-    # lookups, call charging) come first.
-    app.include_router(twilio.router)
-    app.include_router(billing.router)
-    app.include_router(native.router)
-    app.include_router(voximplant.router)
+    # Routes are matched in order, one at a time (a few microseconds each, tens of routes):
+    # in each router the hot paths, a number's price and call charging, are tried first.
+    # None of them overlaps another route's pattern, and the sort is stable.
+    for module in (twilio, billing, native, voximplant):
+        module.router.routes.sort(key=lambda route: getattr(route, "path", "") not in _HOT_PATHS)
+        app.include_router(module.router)
     return app
+
+
+_HOT_PATHS = frozenset(
+    {
+        "/v2/Voice/Numbers/{DestinationNumber}",
+        "/v1/accounts/{sid}/calls",
+        "/v1/accounts/{sid}/calls/{call_id}/end",
+        "/v1/accounts/{sid}/calls/{call_id}/usage",
+    }
+)
