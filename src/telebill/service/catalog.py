@@ -104,6 +104,18 @@ class CatalogService:
                 self._versions[chosen] = uow.catalog.load_version(chosen)
         return self._versions[chosen]
 
+    def deck_versions(self, name: str) -> list[DeckVersion]:
+        """Every version of deck `name`, oldest first (bulk rating spans version changes)."""
+        versions = self._version_lists.get(name, lambda: self._load_version_list(name))
+        if versions is None:
+            raise NotFound(f"deck {name!r} does not exist")
+        missing = [vid for vid, _ in versions if vid not in self._versions]
+        if missing:
+            with self._uow() as uow:
+                for vid in missing:
+                    self._versions[vid] = uow.catalog.load_version(vid)
+        return [self._versions[vid] for vid, _ in sorted(versions, key=lambda v: v[1])]
+
     def _load_version_list(self, name: str) -> list[tuple[int, datetime]] | None:
         with self._uow() as uow:
             if uow.catalog.deck_currency(name) is None:

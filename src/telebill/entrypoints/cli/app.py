@@ -10,6 +10,7 @@ from telebill.domain.errors import TelebillError
 from telebill.entrypoints.cli import (
     account_commands,
     catalog_commands,
+    cdr_commands,
     db_commands,
     money_commands,
     pricing_commands,
@@ -36,6 +37,7 @@ app.command("topup")(money_commands.topup)
 app.command("demo")(catalog_commands.demo)
 app.command("price")(pricing_commands.price)
 app.command("rate")(pricing_commands.rate)
+app.command("rate-cdrs")(cdr_commands.rate_cdrs)
 app.command("serve")(server_commands.serve)
 app.command("worker")(worker_commands.worker)
 

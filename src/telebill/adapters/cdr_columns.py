@@ -1,0 +1,233 @@
+"""Arrow columns of call records turned into numpy columns for the bulk rater, without Python
+objects per row: dialled numbers (strings or integers), instants and durations.
+
+Owns the reading of each cell's spelling. A cell that cannot be read becomes a per-row reason
+(`Reasons`), never an exception, so one bad row never stops a file: the caller sends it to the
+rejects with that reason. Rows whose text the vectorised path cannot be sure of (numbers with
+unusual characters, ISO 8601 strings in mixed spellings) are read one by one in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from telebill.domain.bulk_numbers import MAX_DIGITS, DialledNumbers, digit_count
+
+Int64Array = npt.NDArray[np.int64]
+Int32Array = npt.NDArray[np.int32]
+BoolArray = npt.NDArray[np.bool_]
+
+ISO_8601: Final = "iso8601"
+# The separators `numbering.parse_number` drops, in RE2 syntax (other whitespace: scalar path).
+_SEPARATORS: Final = r"[ \t\n\r\f\v\-./()\x{00a0}]"
+_UNIT_US: Final = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": -1_000}
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class Reasons:
+    """A reason per row (index into `texts`, -1 = none); the first reason given to a row stays."""
+
+    size: int
+    code: Int32Array = field(init=False)
+    texts: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.code = np.full(self.size, -1, dtype=np.int32)
+
+    def add(self, rows: BoolArray | Int64Array, text: str) -> None:
+        mask = np.zeros(self.size, dtype=np.bool_)
+        mask[rows] = True
+        mask &= self.code < 0
+        if mask.any():
+            self.texts.append(text)
+            self.code[mask] = len(self.texts) - 1
+
+    def add_coded(self, rows: Int64Array, codes: Int32Array, texts: Sequence[str], prefix: str) -> None:
+        """Rows `rows` get `prefix + texts[codes]` (for reasons already interned elsewhere)."""
+        fresh = self.code[rows] < 0
+        rows, codes = rows[fresh], codes[fresh]
+        if not rows.size:
+            return
+        used, inverse = np.unique(codes, return_inverse=True)
+        base = len(self.texts)
+        self.texts.extend(prefix + texts[int(c)] for c in used)
+        self.code[rows] = base + inverse.astype(np.int32)
+
+    @property
+    def rejected(self) -> BoolArray:
+        return self.code >= 0
+
+
+def _as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        return column.combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        return column.dictionary_decode()
+    return column
+
+
+@dataclass(frozen=True)
+class _Texts:
+    """The original text of rows of a column (picklable, unlike a closure)."""
+
+    column: pa.Array
+
+    def __call__(self, rows: Int64Array) -> list[str | None]:
+        values = self.column.take(pa.array(rows, type=pa.int64())).to_pylist()
+        return [None if v is None else str(v) for v in values]
+
+
+def dialled_numbers(column: pa.Array | pa.ChunkedArray) -> DialledNumbers:
+    """Digits, digit counts and `+` flags of a number column (strings or integers)."""
+    array = _as_array(column)
+    n = len(array)
+    valid = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
+    if pa.types.is_integer(array.type):
+        values = np.asarray(array.cast(pa.int64()).fill_null(0).to_numpy(), dtype=np.int64)
+        counts = np.where(values > 0, digit_count(values), -1).astype(np.int8)
+        counts[~valid] = 0
+        return DialledNumbers(values, counts, np.zeros(n, dtype=np.bool_), _Texts(array))
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        array = array.cast(pa.string())
+    values, length, plus = _plain_digits(array)
+    odd = np.flatnonzero(valid & (length < 0))
+    if odd.size:  # separators or other characters: drop the separators, then read again
+        subset = array.take(pa.array(odd, type=pa.int64()))
+        compact = pc.replace_substring_regex(subset, pattern=_SEPARATORS, replacement="")
+        values[odd], length[odd], plus[odd] = _plain_digits(compact)
+    length[~valid] = 0
+    return DialledNumbers(values, length.astype(np.int8), plus & (length > 0), _Texts(array))
+
+
+def _plain_digits(array: pa.Array) -> tuple[Int64Array, Int64Array, BoolArray]:
+    """(value, digit count, leading plus) of cells that are ASCII digits after at most one `+`;
+    count 0 for an empty cell, -1 for anything else."""
+    n = len(array)
+    plus = _bools(pc.starts_with(array, "+"))
+    body = pc.ascii_ltrim(array, characters="+")
+    full_length = _ints(pc.binary_length(array))
+    length = _ints(pc.binary_length(body))
+    plain = _bools(pc.ascii_is_decimal(body)) & (length <= MAX_DIGITS) & (full_length - length <= 1)
+    values = np.zeros(n, dtype=np.int64)
+    if plain.all():
+        values = _ints(pc.cast(body, pa.int64()))
+    elif plain.any():
+        values[plain] = _ints(pc.cast(body.filter(pa.array(plain)), pa.int64()))
+    out_length = np.where(plain, length, np.where(full_length == 0, 0, -1))
+    return values, out_length, plus
+
+
+def _ints(array: pa.Array | pa.ChunkedArray) -> Int64Array:
+    return np.asarray(_as_array(array).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _bools(array: pa.Array | pa.ChunkedArray) -> BoolArray:
+    return np.asarray(_as_array(array).fill_null(False).to_numpy(zero_copy_only=False), dtype=np.bool_)
+
+
+def instants_us(
+    column: pa.Array | pa.ChunkedArray, fmt: str, field_name: str, reasons: Reasons
+) -> tuple[Int64Array, BoolArray]:
+    """Microseconds since the epoch (UTC) of each cell, and which cells were read. Timestamps
+    without a zone, and date-times without an offset, are taken as UTC."""
+    array = _as_array(column)
+    n = len(array)
+    if pa.types.is_timestamp(array.type) or pa.types.is_date(array.type):
+        if pa.types.is_date(array.type):
+            array = array.cast(pa.timestamp("s"))
+        raw = np.asarray(array.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        factor = _UNIT_US[array.type.unit]
+        us = raw * factor if factor > 0 else raw // -factor
+        ok = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
+    elif pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        us, ok = _parse_texts(array, fmt)
+    else:
+        reasons.add(np.ones(n, dtype=np.bool_), f"{field_name}: a {array.type} column is not a date-time")
+        return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.bool_)
+    missing = ~np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
+    reasons.add(missing, f"{field_name}: missing")
+    spelled = "an ISO 8601 date-time" if fmt == ISO_8601 else f"a date-time like {fmt}"
+    reasons.add(~ok & ~missing, f"{field_name}: not {spelled}")
+    return us, ok
+
+
+def _parse_texts(array: pa.Array, fmt: str) -> tuple[Int64Array, BoolArray]:
+    if fmt != ISO_8601:
+        parsed = pc.strptime(array, format=fmt, unit="us", error_is_null=True)
+        return _timestamps_us(parsed)
+    for target in (pa.timestamp("us", tz="UTC"), pa.timestamp("us")):
+        try:
+            return _timestamps_us(pc.cast(array, target))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    return _parse_iso_one_by_one(array.to_pylist())
+
+
+def _timestamps_us(parsed: pa.Array) -> tuple[Int64Array, BoolArray]:
+    ok = np.asarray(parsed.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
+    us = np.asarray(parsed.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return us, ok
+
+
+def _parse_iso_one_by_one(texts: list[str | None]) -> tuple[Int64Array, BoolArray]:
+    us = np.zeros(len(texts), dtype=np.int64)
+    ok = np.zeros(len(texts), dtype=np.bool_)
+    for i, text in enumerate(texts):
+        if text is None:
+            continue
+        try:
+            instant = datetime.fromisoformat(text.strip())
+        except ValueError:
+            continue
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=UTC)
+        us[i] = (instant - _EPOCH) // timedelta(microseconds=1)
+        ok[i] = True
+    return us, ok
+
+
+def joined(left: pa.Array | pa.ChunkedArray, right: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """`left + " " + right` per row, as text (a date column and a time column)."""
+    return pc.binary_join_element_wise(_as_array(left).cast(pa.string()), _as_array(right).cast(pa.string()), " ")
+
+
+def whole_numbers(column: pa.Array | pa.ChunkedArray, field_name: str, reasons: Reasons) -> Int64Array:
+    """Integers of a column of integers or of their decimal text; other cells get a reason."""
+    array = _as_array(column)
+    valid = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
+    reasons.add(~valid, f"{field_name}: missing")
+    if pa.types.is_integer(array.type):
+        return np.asarray(array.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    text = pc.utf8_trim_whitespace(array.cast(pa.string()))
+    whole = _bools(pc.match_substring_regex(text, pattern=r"^[+-]?[0-9]{1,18}$"))
+    reasons.add(valid & ~whole, f"{field_name}: not a whole number")
+    values = pc.cast(pc.if_else(pa.array(whole), text, "0"), pa.int64())
+    out = np.asarray(values.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.where(whole, out, 0)
+
+
+def flags(column: pa.Array | pa.ChunkedArray, field_name: str, reasons: Reasons) -> BoolArray:
+    """Booleans of a boolean column or of text true/false/1/0/yes/no (any case)."""
+    array = _as_array(column)
+    valid = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
+    reasons.add(~valid, f"{field_name}: missing")
+    if pa.types.is_boolean(array.type):
+        return _bools(array)
+    if pa.types.is_integer(array.type):
+        values = np.asarray(array.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        reasons.add(valid & (values != 0) & (values != 1), f"{field_name}: not 0 or 1")
+        return np.asarray(values == 1, dtype=np.bool_)
+    text = pc.utf8_lower(pc.utf8_trim_whitespace(array.cast(pa.string())))
+    yes = _bools(pc.is_in(text, value_set=pa.array(["true", "1", "yes", "y", "t"])))
+    no = _bools(pc.is_in(text, value_set=pa.array(["false", "0", "no", "n", "f"])))
+    reasons.add(valid & ~yes & ~no, f"{field_name}: not true or false")
+    return yes

@@ -1,0 +1,135 @@
+"""`telebill rate-cdrs`: rate CDR files (CSV or Parquet) in bulk into rated and rejected files."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.text import Text
+
+from telebill.adapters.cdr_arrow import FIELD_NAMES, ArrowCdrRater, CdrMapping
+from telebill.adapters.cdr_files import FORMATS, input_format, rate_cdr_files, total_rows
+from telebill.domain.errors import InvalidInput
+from telebill.domain.money import format_decimal
+from telebill.entrypoints.cli.context import container
+from telebill.service.bulk_rating import bulk_rater
+
+err = Console(stderr=True)
+
+
+class RowsPerSecond(ProgressColumn):
+    """Rows rated per second so far."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} rows/s" if speed else "- rows/s", style="progress.data.speed")
+
+
+class RowsDone(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        total = f"/{task.total:,.0f}" if task.total is not None else ""
+        return Text(f"{task.completed:,.0f}{total} rows", style="progress.download")
+
+
+def parse_columns(items: list[str] | None) -> dict[str, str]:
+    """`call_id=callID,from=caller` (repeatable) as a dict of field -> column."""
+    assignments: dict[str, str] = {}
+    for item in items or []:
+        for part in item.split(","):
+            if not part.strip():
+                continue
+            key, sep, column = part.partition("=")
+            if not sep:
+                raise typer.BadParameter(f"{part!r} must be FIELD=COLUMN", param_hint="--columns")
+            assignments[key.strip()] = column.strip()
+    return assignments
+
+
+def _mapping(
+    preset: str | None, columns: list[str] | None, default_country: str | None, time_format: str | None
+) -> CdrMapping:
+    mapping = CdrMapping.preset(preset) if preset else CdrMapping()
+    mapping = mapping.with_columns(parse_columns(columns))
+    if default_country is not None:
+        mapping = replace(mapping, default_country=default_country.strip() or None)
+    if time_format is not None:
+        mapping = replace(mapping, time_format=time_format)
+    return mapping
+
+
+def _outputs(inputs: list[Path], out: Path | None, rejects: Path | None, fmt: str | None) -> tuple[Path, Path, str]:
+    if fmt is None:
+        fmt = input_format(out) if out is not None and out.suffix else "csv"
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}", param_hint="--format")
+    if out is None:
+        first = inputs[0]
+        stem = first.name.split(".")[0]
+        out = first.with_name(f"{stem}.rated.{fmt}")
+    if rejects is None:
+        stem = out.name[: -len(out.suffix)] if out.suffix else out.name
+        rejects = out.with_name(f"{stem.removesuffix('.rated')}.rejects.{fmt}")
+    if out.resolve() == rejects.resolve() or out.resolve() in {p.resolve() for p in inputs}:
+        raise InvalidInput(f"the output {out} must differ from the rejects file and the inputs")
+    return out, rejects, fmt
+
+
+def rate_cdrs(
+    inputs: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False, help="CDR files (.csv or .parquet).")],
+    plan: Annotated[str, typer.Option("--plan", help="Price plan to rate with.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Rated rows; default FIRST_INPUT.rated.FORMAT beside the input.")
+    ] = None,
+    rejects: Annotated[
+        Path | None, typer.Option("--rejects", help="Rejected rows with a reason; default beside --out.")
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="Output format: csv or parquet (default from --out, else csv).")
+    ] = None,
+    preset: Annotated[str | None, typer.Option("--preset", help="Column layout preset: uk-sample.")] = None,
+    columns: Annotated[
+        list[str] | None,
+        typer.Option("--columns", help=f"FIELD=COLUMN,... (repeatable) for {', '.join(FIELD_NAMES)}."),
+    ] = None,
+    default_country: Annotated[
+        str | None, typer.Option("--default-country", help="Country (ISO alpha-2) of national-format numbers.")
+    ] = None,
+    time_format: Annotated[
+        str | None, typer.Option("--time-format", help="strptime format of the start time; default ISO 8601.")
+    ] = None,
+    batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Rows per batch (bounds memory).")] = 1_000_000,
+) -> None:
+    """Rate every CDR of INPUT files: each row goes to the rated file with its charge, or to the
+    rejects file with the reason. Prints the counts and the total charge per currency; exits
+    non-zero if rows read != rows rated + rows rejected."""
+    mapping = _mapping(preset, columns, default_country, time_format)
+    out_path, rejects_path, out_fmt = _outputs(inputs, out, rejects, fmt)
+    with container() as c:
+        rater = ArrowCdrRater(bulk_rater(c.catalog, plan), mapping)
+    with Progress(
+        TextColumn("[bold]rating[/]"),
+        BarColumn(),
+        RowsDone(),
+        RowsPerSecond(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("rate", total=total_rows(inputs))
+        counts = rate_cdr_files(
+            inputs, out_path, rejects_path, out_fmt, rater, batch_rows, lambda n: progress.advance(task, n)
+        )
+    typer.echo(f"read {counts.read} rows: {counts.rated} rated, {counts.rejected} rejected")
+    for code, total in sorted(counts.charges.items()):
+        typer.echo(f"total {format_decimal(total)} {code}")
+    typer.echo(f"rated rows: {out_path}")
+    typer.echo(f"rejected rows: {rejects_path}")
+    if not counts.balanced:
+        typer.secho("error: the counts do not add up", err=True, fg=typer.colors.RED)
+        raise typer.Exit(3)

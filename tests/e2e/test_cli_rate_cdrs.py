@@ -1,0 +1,94 @@
+"""`telebill rate-cdrs` through the real console script: the UK sample, exact charges, Parquet."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from e2e_cli import Telebill
+
+SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "sample-cdrs-uk.csv"
+SAMPLE_ROWS = 42_238
+
+DECK = """kind,prefix,origin,friendly_name,country,base_price,current_price,connection_fee,increments,blocked,rounding
+voice,44,ALL,United Kingdom,GB,0.0120,0.0100,0,60/60,false,half_up:6
+voice,447,ALL,UK mobile,GB,0.0350,0.0333,0,1/1,false,up:4
+voice,33,ALL,France,FR,0.02,0.02,0.05,30/6,false,half_up:2
+voice,882,ALL,Networks,,0,0,0,60/60,true,half_up:6
+"""
+CDRS = """call_id,from,to,start_time,duration_s
+a,+33612345678,+44 20 7946 0018,2026-03-01T10:00:00Z,61
+b,,+447700900123,2026-03-01T10:00:00+01:00,7
+c,+447700900123,0033142278186,2026-03-01 10:00:00,31
+d,,+882345678901,2026-03-01T10:00:00Z,60
+e,,+81312345678,2026-03-01T10:00:00Z,60
+f,,+447700900123,2026-02-28T23:59:59Z,60
+g,,999,2026-03-01T10:00:00Z,60
+"""
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_the_uk_sample_is_rated_or_rejected_row_for_row_with_the_demo_plan(telebill: Telebill) -> None:
+    telebill.run("demo", "--effective-from", "2013-01-01")
+    proc = telebill.run("rate-cdrs", str(SAMPLE), "--preset", "uk-sample", "--plan", "demo", "--out", "rated.csv")
+    rated, rejected = read_csv(telebill.cwd / "rated.csv"), read_csv(telebill.cwd / "rated.rejects.csv")
+    assert len(rated) + len(rejected) == SAMPLE_ROWS
+    assert f"read {SAMPLE_ROWS} rows: {len(rated)} rated, {len(rejected)} rejected" in proc.stdout
+    assert len(rated) > 0.9 * SAMPLE_ROWS
+    assert all(r["reject_reason"] for r in rejected)
+    # callID repeats in the sample: every input row, with all its cells, comes out exactly once
+    columns = list(read_csv(SAMPLE)[0])
+    written = Counter(tuple(r[c] for c in columns) for r in [*rated, *rejected])
+    assert written == Counter(tuple(r[c] for c in columns) for r in read_csv(SAMPLE))
+    total = sum(Decimal(r["charge"]) for r in rated)
+    assert f"total {total} USD" in proc.stdout
+    assert {r["currency"] for r in rated} == {"USD"}
+
+
+def test_a_hand_written_file_is_charged_to_the_micro_unit_and_round_trips_through_parquet(telebill: Telebill) -> None:
+    (telebill.cwd / "deck.csv").write_text(DECK, encoding="utf-8")
+    (telebill.cwd / "cdrs.csv").write_text(CDRS, encoding="utf-8")
+    telebill.run("decks", "import", "deck.csv", "--name", "carrier", "--currency", "EUR",
+                 "--effective-from", "2026-03-01")  # fmt: skip
+    telebill.run("plans", "create", "retail", "--international", "carrier")
+
+    proc = telebill.run("rate-cdrs", "cdrs.csv", "--plan", "retail", "--out", "out.csv", "--rejects", "rej.csv")
+
+    rated = {r["call_id"]: (r["charge"], r["billed_s"], r["matched_prefix"], r["rate"], r["currency"])
+             for r in read_csv(telebill.cwd / "out.csv")}  # fmt: skip
+    assert rated == {
+        "a": ("0.020000", "120", "44", "0.0100", "EUR"),  # two minutes at 0.01
+        "b": ("0.003900", "7", "447", "0.0333", "EUR"),  # 0.0333 * 7 / 60 = 0.003885, up:4
+        "c": ("0.060000", "36", "33", "0.02", "EUR"),  # 0.05 + 0.02 * 36 / 60 = 0.062, half_up:2
+    }
+    reasons = {r["call_id"]: r["reject_reason"] for r in read_csv(telebill.cwd / "rej.csv")}
+    assert reasons["d"] == "blocked destination (Networks, prefix 882)"
+    assert reasons["e"] == "no price in plan retail"
+    assert reasons["f"] == "no price in plan retail"  # before the deck's first version
+    assert reasons["g"].startswith("to: ")
+    assert "read 7 rows: 3 rated, 4 rejected" in proc.stdout
+    assert "total 0.083900 EUR" in proc.stdout
+
+    telebill.run("rate-cdrs", "cdrs.csv", "--plan", "retail", "--out", "out.parquet")
+    table = pq.read_table(telebill.cwd / "out.parquet")
+    pq.write_table(table.select(["call_id", "from", "to", "start_time", "duration_s"]), telebill.cwd / "in.parquet")
+    again = telebill.run("rate-cdrs", "in.parquet", "--plan", "retail", "--out", "again.parquet")
+    assert "read 3 rows: 3 rated, 0 rejected" in again.stdout
+    assert pq.read_table(telebill.cwd / "again.parquet").equals(table)
+    assert pq.read_table(telebill.cwd / "out.rejects.parquet").num_rows == 4
+
+
+def test_a_missing_column_fails_naming_it(telebill: Telebill) -> None:
+    (telebill.cwd / "deck.csv").write_text(DECK, encoding="utf-8")
+    (telebill.cwd / "cdrs.csv").write_text("id,to\n1,+442079460018\n", encoding="utf-8")
+    telebill.run("decks", "import", "deck.csv", "--name", "carrier", "--currency", "EUR")
+    telebill.run("plans", "create", "retail", "--international", "carrier")
+    proc = telebill.fails("rate-cdrs", "cdrs.csv", "--plan", "retail")
+    assert "'from'" in proc.stderr

@@ -1,0 +1,95 @@
+"""Streaming CDR files through the rater: CSV and Parquet in and out, counts that add up."""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from test_cdr_arrow import rater
+
+from telebill.adapters.cdr_files import RatingCounts, input_format, rate_cdr_files, total_rows
+from telebill.domain.errors import InvalidInput
+
+HEADER = "call_id,from,to,start_time,duration_s\n"
+ROWS = [
+    "c1,+33612345678,+442079460018,2026-02-01T10:00:00Z,61\n",
+    "c2,,+447700900123,2026-02-01T10:00:00Z,7\n",
+    "c3,,+81312345678,2026-02-01T10:00:00Z,60\n",
+    "c4,,0033142278186,2026-02-01T10:00:00Z,31\n",
+    "c5,,,2026-02-01T10:00:00Z,31\n",
+]
+
+
+def write_csv(path: Path, rows: list[str]) -> Path:
+    path.write_text(HEADER + "".join(rows), encoding="utf-8")
+    return path
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_csv_rows_go_to_the_rated_or_the_rejects_file_and_the_counts_add_up(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "cdrs.csv", ROWS)
+    counts = rate_cdr_files([source], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater(), batch_rows=2)
+    assert counts == RatingCounts(5, 3, 2, {"EUR": Decimal("0.265900")})
+    rated = read_csv(tmp_path / "out.csv")
+    assert [(r["call_id"], r["charge"], r["billed_s"], r["rate"]) for r in rated] == [
+        ("c1", "0.200000", "120", "0.10"),
+        ("c2", "0.003900", "7", "0.0333"),
+        ("c4", "0.062000", "36", "0.02"),
+    ]
+    assert [(r["call_id"], r["reject_reason"]) for r in read_csv(tmp_path / "rej.csv")] == [
+        ("c3", "no price in plan p"),
+        ("c5", "to: missing"),
+    ]
+
+
+def test_original_cells_are_written_back_as_they_were_spelled(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "cdrs.csv", ["007,,0033142278186,2026-02-01T10:00:00Z,0031\n"])
+    rate_cdr_files([source], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater())
+    row = read_csv(tmp_path / "out.csv")[0]
+    assert (row["call_id"], row["to"], row["duration_s"]) == ("007", "0033142278186", "0031")
+
+
+def test_parquet_in_and_out_keeps_every_row_and_the_exact_decimal_charges(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "cdrs.csv", ROWS)
+    rate_cdr_files([source], tmp_path / "a.parquet", tmp_path / "a-rej.parquet", "parquet", rater())
+    table = pq.read_table(tmp_path / "a.parquet")
+    assert table.schema.field("charge").type == pa.decimal128(38, 6)
+    pq.write_table(pq.read_table(tmp_path / "a.parquet").select(["call_id", "from", "to", "start_time", "duration_s"]),
+                   tmp_path / "again.parquet")  # fmt: skip
+    assert total_rows([tmp_path / "again.parquet"]) == 3
+    counts = rate_cdr_files(
+        [tmp_path / "again.parquet"], tmp_path / "b.parquet", tmp_path / "b-rej.parquet", "parquet", rater()
+    )
+    assert (counts.read, counts.rated, counts.rejected) == (3, 3, 0)
+    assert pq.read_table(tmp_path / "b.parquet").column("charge").to_pylist() == table.column("charge").to_pylist()
+
+
+def test_several_inputs_are_rated_into_one_output(tmp_path: Path) -> None:
+    first = write_csv(tmp_path / "a.csv", ROWS[:2])
+    second = write_csv(tmp_path / "b.csv", ROWS[2:])
+    counts = rate_cdr_files([first, second], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater())
+    assert (counts.read, counts.rated, counts.rejected) == (5, 3, 2)
+
+
+def test_inputs_with_other_columns_are_refused(tmp_path: Path) -> None:
+    first = write_csv(tmp_path / "a.csv", ROWS[:1])
+    other = tmp_path / "b.csv"
+    other.write_text("id,to\n1,+442079460018\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="differ"):
+        rate_cdr_files([first, other], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater())
+
+
+def test_the_format_comes_from_the_file_name() -> None:
+    assert [input_format(Path(p)) for p in ("a.csv", "a.CSV.gz", "a.parquet", "a.pq")] == [
+        "csv", "csv", "parquet", "parquet"
+    ]  # fmt: skip
+    with pytest.raises(InvalidInput, match="format"):
+        input_format(Path("a.txt"))
