@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -250,24 +251,26 @@ async def _charging_step(request: Request, step: Callable[[], T]) -> T:
 
 
 @router.post("/{sid}/calls")
-async def authorize_call(request: Request, principal: Caller, sid: str, body: CallBody) -> dict[str, Any]:
+async def authorize_call(request: Request, principal: Caller, sid: str, body: CallBody) -> JSONResponse:
     """May this call start, and for how long? Places a hold for the first interval."""
     account = _account(request, principal, sid)
     member = principal.key_sid if principal.role is Role.MEMBER else None
     call = CallRequest(body.call_id, body.from_, body.to, body.direction, body.kind, member)
     charging = container_of(request).charging
     auth = await _charging_step(request, lambda: charging.authorize(account, call))
-    return {
-        "call_id": body.call_id,
-        "allowed": auth.allowed,
-        "reason": auth.reason,
-        "max_duration_s": auth.max_duration_s,
-        "granted_until_s": auth.granted_until_s,
-        "rate": format_decimal(auth.rate),
-        "rate_currency": auth.call.deck_currency,  # the rate's currency (the plan's, for outbound voice)
-        "currency": auth.currency,
-        "free": auth.free,
-    }
+    return JSONResponse(
+        {
+            "call_id": body.call_id,
+            "allowed": auth.allowed,
+            "reason": auth.reason,
+            "max_duration_s": auth.max_duration_s,
+            "granted_until_s": auth.granted_until_s,
+            "rate": format_decimal(auth.rate),
+            "rate_currency": auth.call.deck_currency,  # the rate's currency (the plan's, for outbound voice)
+            "currency": auth.currency,
+            "free": auth.free,
+        }
+    )
 
 
 class UsageBody(BaseModel):
@@ -275,19 +278,21 @@ class UsageBody(BaseModel):
 
 
 @router.post("/{sid}/calls/{call_id}/usage")
-async def report_usage(request: Request, principal: Caller, sid: str, call_id: str, body: UsageBody) -> dict[str, Any]:
+async def report_usage(request: Request, principal: Caller, sid: str, call_id: str, body: UsageBody) -> JSONResponse:
     """Debit the time used so far and hold the next interval; `continue: false` when credit
     cannot cover it (the switch hangs up at `granted_until_s`)."""
     account = _account(request, principal, sid)
     charging = container_of(request).charging
     usage = await _charging_step(request, lambda: charging.usage(account, call_id, body.used_s))
-    return {
-        "call_id": call_id,
-        "continue": usage.proceed,
-        "granted_until_s": usage.granted_until_s,
-        "charged": _money(usage.charged, account),
-        "currency": account.currency.code,
-    }
+    return JSONResponse(
+        {
+            "call_id": call_id,
+            "continue": usage.proceed,
+            "granted_until_s": usage.granted_until_s,
+            "charged": _money(usage.charged, account),
+            "currency": account.currency.code,
+        }
+    )
 
 
 class EndBody(BaseModel):
@@ -296,18 +301,20 @@ class EndBody(BaseModel):
 
 
 @router.post("/{sid}/calls/{call_id}/end")
-async def end_call(request: Request, principal: Caller, sid: str, call_id: str, body: EndBody) -> dict[str, Any]:
+async def end_call(request: Request, principal: Caller, sid: str, call_id: str, body: EndBody) -> JSONResponse:
     """The final charge; the rest of the hold is released. Ending again returns the same."""
     account = _account(request, principal, sid)
     charging = container_of(request).charging
     end = await _charging_step(request, lambda: charging.end(account, call_id, body.duration_s, body.answered))
-    return {
-        "call_id": call_id,
-        "charge": _money(end.charge, account),
-        "currency": account.currency.code,
-        "billed_s": end.billed_s,
-        "balance": _money(end.balance, account),
-    }
+    return JSONResponse(
+        {
+            "call_id": call_id,
+            "charge": _money(end.charge, account),
+            "currency": account.currency.code,
+            "billed_s": end.billed_s,
+            "balance": _money(end.balance, account),
+        }
+    )
 
 
 @router.get("/{sid}/calls")
