@@ -32,9 +32,11 @@ arch: $(STAMP)
 	$(BIN)/lint-imports
 
 test-sqlite: $(STAMP)
+	scripts/ensure-java.sh
 	$(BIN)/pytest -W error -q -p no:cacheprovider tests
 
 test-postgres: $(STAMP)
+	scripts/ensure-java.sh
 	scripts/with-postgres.sh $(BIN)/pytest -W error -q -p no:cacheprovider tests/integration tests/e2e
 
 test: lint types arch test-sqlite test-postgres
@@ -43,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/charging.py
+	$(BIN)/python bench/bulk.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis src/*.egg-info
