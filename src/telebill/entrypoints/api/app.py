@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -86,10 +87,14 @@ def _field(loc: object) -> str:
     return ".".join(str(p) for p in parts if p not in ("query", "path", "body", "header"))
 
 
+CHARGING_THREADS = 4  # worker threads for charging steps against a database server (ADR 10)
+
+
 def create_app(container: Container | None = None, json_logs: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.container = container or bootstrap()
+        app.state.charging_threads = anyio.CapacityLimiter(CHARGING_THREADS)
         try:
             yield
         finally:

@@ -12,10 +12,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
+import anyio
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from telebill.domain.accounts import Account, Principal, Role
 from telebill.domain.money import format_decimal, format_micros
@@ -244,10 +244,12 @@ async def _charging_step(request: Request, step: Callable[[], T]) -> T:
     """Run a charging step. With an embedded database (SQLite) a step is CPU work only and
     runs on the event loop: requests are served in arrival order with no thread hand-off and
     no contention for the interpreter between threads. With a database server the step waits
-    on round trips, so it runs on a worker thread while other requests proceed (ADR 10)."""
+    on round trips, so it runs on a worker thread while other requests proceed; a few threads
+    are enough to overlap the waits, more only contend for the interpreter (ADR 10)."""
     if container_of(request).embedded_database:
         return step()
-    return await run_in_threadpool(step)
+    limiter: anyio.CapacityLimiter = request.app.state.charging_threads
+    return await anyio.to_thread.run_sync(step, limiter=limiter)
 
 
 @router.post("/{sid}/calls")
