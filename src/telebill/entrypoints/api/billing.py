@@ -248,7 +248,7 @@ async def _charging_step(request: Request, step: Callable[[], T]) -> T:
     are enough to overlap the waits, more only contend for the interpreter (ADR 10)."""
     if container_of(request).embedded_database:
         return step()
-    limiter: anyio.CapacityLimiter = request.app.state.charging_threads
+    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "charging_threads", None)
     return await anyio.to_thread.run_sync(step, limiter=limiter)
 
 
