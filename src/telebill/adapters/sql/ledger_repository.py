@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, insert, literal_column, select, text, update
+from sqlalchemy import BigInteger, Connection, and_, bindparam, case, func, insert, literal_column, select, text, update
 
 from telebill.adapters.sql.billing_tables import ledger_accounts, postings, transfers
 from telebill.adapters.sql.prepared import Prepared
@@ -76,7 +76,32 @@ class IdBlocks:
             return self._free.pop()
 
 
-_INSERT_POSTING = Prepared(insert(postings), ["transfer_id", "account_id", "debit", "pending", "amount"])
+_POSTING_KEYS = ("transfer_id", "account_id", "debit", "pending", "amount")
+_INSERT_POSTINGS: dict[int, Prepared] = {}  # by number of legs: one multi-row INSERT each
+_BALANCE_FIELDS = ("debits_posted", "credits_posted", "debits_pending", "credits_pending")
+# two accounts in one statement; each row's delta chosen by its id
+_ADD_TO_TWO_BALANCES = Prepared(
+    update(ledger_accounts)
+    .where(_LA.id.in_([bindparam("a"), bindparam("b")]))
+    .values(
+        {
+            f: getattr(_LA, f)
+            + case(
+                (_LA.id == bindparam("a"), bindparam(f"a_{f}", type_=BigInteger)),
+                else_=bindparam(f"b_{f}", type_=BigInteger),
+            )
+            for f in _BALANCE_FIELDS
+        }
+    )
+)
+
+
+def _insert_postings(legs: int) -> Prepared:
+    found = _INSERT_POSTINGS.get(legs)
+    if found is None:
+        rows: list[dict[str, Any]] = [{k: bindparam(f"{k}_{i}") for k in _POSTING_KEYS} for i in range(legs)]
+        found = _INSERT_POSTINGS[legs] = Prepared(insert(postings).values(rows))
+    return found
 
 
 def _transfer(row: Any) -> TransferRow:
@@ -155,7 +180,15 @@ class SqlLedgerRepository:
         return {int(r.id): _account(r) for r in rows}
 
     def add_to_balances(self, deltas: Mapping[int, Balance]) -> None:
-        """One batch, in the given order (the order the rows are locked in)."""
+        """One batch in the given order; on PostgreSQL a transfer's two accounts in one
+        statement (the driver's cost per statement outweighs SQLite's in executing it)."""
+        if len(deltas) == 2 and self.conn.dialect.name == "postgresql":
+            (a, da), (b, db) = deltas.items()
+            params: dict[str, int] = {"a": a, "b": b}
+            for f in _BALANCE_FIELDS:
+                params[f"a_{f}"], params[f"b_{f}"] = getattr(da, f), getattr(db, f)
+            _ADD_TO_TWO_BALANCES.run(self.conn, params)
+            return
         _ADD_TO_BALANCE.run_many(
             self.conn,
             [
@@ -221,19 +254,18 @@ class SqlLedgerRepository:
             _INSERT_TRANSFER_WITH_ID.run(self.conn, {"id": new_id, **values})
         else:
             new_id = _INSERT_TRANSFER.rows(self.conn, values)[0][0]
-        _INSERT_POSTING.run_many(
-            self.conn,
-            [
+        values_of_legs: dict[str, Any] = {}
+        for i, leg in enumerate(legs):
+            values_of_legs.update(
                 {
-                    "transfer_id": new_id,
-                    "account_id": leg.account_id,
-                    "debit": leg.debit,
-                    "pending": leg.pending,
-                    "amount": leg.amount,
+                    f"transfer_id_{i}": new_id,
+                    f"account_id_{i}": leg.account_id,
+                    f"debit_{i}": leg.debit,
+                    f"pending_{i}": leg.pending,
+                    f"amount_{i}": leg.amount,
                 }
-                for leg in legs
-            ],
-        )
+            )
+        _insert_postings(len(legs)).run(self.conn, values_of_legs)
         return int(new_id)
 
     def expired_holds(self, now: datetime, limit: int) -> list[TransferRow]:
