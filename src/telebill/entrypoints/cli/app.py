@@ -14,6 +14,7 @@ from telebill.entrypoints.cli import (
     db_commands,
     money_commands,
     pricing_commands,
+    rerate_commands,
     server_commands,
     worker_commands,
 )
@@ -38,6 +39,8 @@ app.command("demo")(catalog_commands.demo)
 app.command("price")(pricing_commands.price)
 app.command("rate")(pricing_commands.rate)
 app.command("rate-cdrs")(cdr_commands.rate_cdrs)
+app.command("rerate")(rerate_commands.rerate)
+app.command("reconcile")(rerate_commands.reconcile)
 app.command("serve")(server_commands.serve)
 app.command("worker")(worker_commands.worker)
 
