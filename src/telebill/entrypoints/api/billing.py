@@ -8,19 +8,15 @@ header, calls by their `call_id` (and each usage report by the time it reports).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-import anyio
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from telebill.domain.accounts import Account, Principal, Role
 from telebill.domain.money import format_decimal, format_micros
 from telebill.entrypoints.api.auth import basic_principal, container_of
-from telebill.service.call_admission import CallRequest
 from telebill.service.credits import AccountBalance
 from telebill.service.ports import CallRow, LineRow
 
@@ -230,93 +226,6 @@ def call_json(call: CallRow, account: Account) -> dict[str, Any]:
         "created_at": call.created_at.isoformat(),
         "ended_at": call.ended_at.isoformat() if call.ended_at else None,
     }
-
-
-class CallBody(BaseModel):
-    call_id: str = Field(min_length=1, max_length=128)
-    from_: str = Field(alias="from", max_length=32)
-    to: str = Field(max_length=32)
-    direction: Literal["outbound", "inbound"] = "outbound"
-    kind: Literal["voice", "voicemail", "notification", "verification", "conference", "sms"] = "voice"
-
-
-async def _charging_step(request: Request, step: Callable[[], T]) -> T:
-    """Run a charging step. With an embedded database (SQLite) a step is CPU work only and
-    runs on the event loop: requests are served in arrival order with no thread hand-off and
-    no contention for the interpreter between threads. With a database server the step waits
-    on round trips, so it runs on a worker thread while other requests proceed; a few threads
-    are enough to overlap the waits, more only contend for the interpreter (ADR 10)."""
-    if container_of(request).embedded_database:
-        return step()
-    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "charging_threads", None)
-    return await anyio.to_thread.run_sync(step, limiter=limiter)
-
-
-@router.post("/{sid}/calls")
-async def authorize_call(request: Request, principal: Caller, sid: str, body: CallBody) -> JSONResponse:
-    """May this call start, and for how long? Places a hold for the first interval."""
-    account = _account(request, principal, sid)
-    member = principal.key_sid if principal.role is Role.MEMBER else None
-    call = CallRequest(body.call_id, body.from_, body.to, body.direction, body.kind, member)
-    charging = container_of(request).charging
-    auth = await _charging_step(request, lambda: charging.authorize(account, call))
-    return JSONResponse(
-        {
-            "call_id": body.call_id,
-            "allowed": auth.allowed,
-            "reason": auth.reason,
-            "max_duration_s": auth.max_duration_s,
-            "granted_until_s": auth.granted_until_s,
-            "rate": format_decimal(auth.rate),
-            "rate_currency": auth.call.deck_currency,  # the rate's currency (the plan's, for outbound voice)
-            "currency": auth.currency,
-            "free": auth.free,
-        }
-    )
-
-
-class UsageBody(BaseModel):
-    used_s: int = Field(ge=0, le=4 * 3600)
-
-
-@router.post("/{sid}/calls/{call_id}/usage")
-async def report_usage(request: Request, principal: Caller, sid: str, call_id: str, body: UsageBody) -> JSONResponse:
-    """Debit the time used so far and hold the next interval; `continue: false` when credit
-    cannot cover it (the switch hangs up at `granted_until_s`)."""
-    account = _account(request, principal, sid)
-    charging = container_of(request).charging
-    usage = await _charging_step(request, lambda: charging.usage(account, call_id, body.used_s))
-    return JSONResponse(
-        {
-            "call_id": call_id,
-            "continue": usage.proceed,
-            "granted_until_s": usage.granted_until_s,
-            "charged": _money(usage.charged, account),
-            "currency": account.currency.code,
-        }
-    )
-
-
-class EndBody(BaseModel):
-    duration_s: int = Field(ge=0, le=4 * 3600)
-    answered: bool = True
-
-
-@router.post("/{sid}/calls/{call_id}/end")
-async def end_call(request: Request, principal: Caller, sid: str, call_id: str, body: EndBody) -> JSONResponse:
-    """The final charge; the rest of the hold is released. Ending again returns the same."""
-    account = _account(request, principal, sid)
-    charging = container_of(request).charging
-    end = await _charging_step(request, lambda: charging.end(account, call_id, body.duration_s, body.answered))
-    return JSONResponse(
-        {
-            "call_id": call_id,
-            "charge": _money(end.charge, account),
-            "currency": account.currency.code,
-            "billed_s": end.billed_s,
-            "balance": _money(end.balance, account),
-        }
-    )
 
 
 @router.get("/{sid}/calls")
