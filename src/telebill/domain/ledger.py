@@ -13,7 +13,7 @@ is `credits_posted - debits_posted`, and what the customer can still spend is th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import Enum
 
 from telebill.domain.errors import InvalidInput
@@ -62,21 +62,19 @@ class Balance:
             self.credits_pending + delta.credits_pending,
         )
 
+    # built field by field rather than with dataclasses.replace: these run on every transfer
     def debit(self, amount: int, pending: bool) -> Balance:
-        if pending:
-            return replace(self, debits_pending=self.debits_pending + amount)
-        return replace(self, debits_posted=self.debits_posted + amount)
+        dp, cp, dq, cq = self.debits_posted, self.credits_posted, self.debits_pending, self.credits_pending
+        return Balance(dp, cp, dq + amount, cq) if pending else Balance(dp + amount, cp, dq, cq)
 
     def credit(self, amount: int, pending: bool) -> Balance:
-        if pending:
-            return replace(self, credits_pending=self.credits_pending + amount)
-        return replace(self, credits_posted=self.credits_posted + amount)
+        dp, cp, dq, cq = self.debits_posted, self.credits_posted, self.debits_pending, self.credits_pending
+        return Balance(dp, cp, dq, cq + amount) if pending else Balance(dp, cp + amount, dq, cq)
 
     def release(self, debit_side: bool, amount: int) -> Balance:
         """Take `amount` out of pending (the hold is posted or voided)."""
-        if debit_side:
-            return replace(self, debits_pending=self.debits_pending - amount)
-        return replace(self, credits_pending=self.credits_pending - amount)
+        dp, cp, dq, cq = self.debits_posted, self.credits_posted, self.debits_pending, self.credits_pending
+        return Balance(dp, cp, dq - amount, cq) if debit_side else Balance(dp, cp, dq, cq - amount)
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,6 +130,9 @@ def create_app(container: Container | None = None, json_logs: bool = True) -> Fa
     for module in (twilio, charging, billing, native, voximplant):
         module.router.routes.sort(key=lambda route: getattr(route, "path", "") not in _HOT_PATHS)
         app.include_router(module.router)
+    # the documentation's routes last: every request would otherwise try them first
+    docs = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    app.router.routes.sort(key=lambda route: getattr(route, "path", None) in docs)
     return app
 
 
