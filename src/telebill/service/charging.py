@@ -26,6 +26,7 @@ from telebill.domain.errors import (
     InvalidInput,
     NotFound,
     RetryableConflict,
+    TelebillError,
 )
 from telebill.domain.ledger import AccountKind, TransferKind
 from telebill.domain.money import Rounding
@@ -33,7 +34,7 @@ from telebill.domain.prepaid import BillingSettings, NegativePolicy
 from telebill.service.call_admission import CallRequest, admit, suspended
 from telebill.service.credits import balance_events, settings_of
 from telebill.service.ledger import Floor, Ledger
-from telebill.service.ports import CallRow, Clock, UnitOfWork, UnitOfWorkFactory
+from telebill.service.ports import CallRow, Clock, TransferRow, UnitOfWork, UnitOfWorkFactory
 from telebill.service.pricing import PricingService
 
 T = TypeVar("T")
@@ -145,14 +146,21 @@ class ChargingService:
                 if existing.request_hash != digest:
                     raise IdempotencyConflict(f"call {request.call_id} was authorised with other details")
                 return self._answer(uow, account, existing)
-            call = self._new_call(account, request, kind, digest, now)
-            refusal, call = admit(uow, account, request, kind, call, view)
+            new_call = self._new_call(account, request, kind, digest, now)
+            try:
+                refusal, call = admit(uow, account, request, kind, new_call, view)
+                admission_error: TelebillError | None = None
+            except TelebillError as exc:  # a bad number, no exchange rate: unless suspended (below)
+                refusal, call, admission_error = None, new_call, exc
             # locked (as usage, end and top-up do, in the same order): the alert and auto-recharge
             # flags are read here and written back by balance_events. Taken after the policy
-            # reads, so that concurrent calls of the account wait on it for less time.
+            # reads, so that concurrent calls of the account wait on it for less time; a
+            # suspended account is refused first all the same, with the call as it was asked.
             settings = settings_of(uow, account.sid, lock=True)
             if suspended(account, settings):
-                refusal = Refusal.ACCOUNT_SUSPENDED
+                refusal, call = Refusal.ACCOUNT_SUSPENDED, new_call
+            elif admission_error is not None:
+                raise admission_error
             if refusal is not None:
                 call = _refused(call, refusal)
                 uow.billing.add_call(call)
@@ -395,20 +403,31 @@ class ChargingService:
             return uow.billing.calls_of(account.sid, limit, before)
 
     def expire_holds(self, limit: int = 500) -> int:
-        """Release holds that outlived their timeout (a call whose end never came)."""
+        """Release holds that outlived their timeout (a call whose end never came), each in a
+        transaction of its own: a batch would keep the revenue row locked from its first
+        release to its commit, across the customers' row locks of the others."""
         now = self._clock.now()
         with self._uow() as uow:
             expired = uow.ledger.expired_holds(now, limit)
+        released = 0
+        for hold in expired:
+            released += self._retrying(lambda hold=hold: self._expire(hold, now))  # type: ignore[misc]
+        return released
+
+    def _expire(self, hold: TransferRow, now: datetime) -> int:
+        with self._uow() as uow:
             ledger = self._ledger(uow, now)
-            for hold in expired:
-                # the customer's row first, as a charging step locks it (then the revenue row)
-                ledger.lock([hold.debit_account_id])
-                ledger.transfer(
-                    f"expire:{hold.id}", TransferKind.EXPIRE_PENDING, hold.debit_account_id, hold.credit_account_id,
-                    0, hold.currency, f"expired {hold.reference}", pending_id=hold.id,
-                )  # fmt: skip
+            # the customer's row first, as a charging step locks it (then the revenue row)
+            ledger.lock([hold.debit_account_id])
+            state = ledger.hold(hold.id)
+            if state is None or state[1]:  # settled meanwhile by the call's own end
+                return 0
+            ledger.transfer(
+                f"expire:{hold.id}", TransferKind.EXPIRE_PENDING, hold.debit_account_id, hold.credit_account_id,
+                0, hold.currency, f"expired {hold.reference}", pending_id=hold.id,
+            )  # fmt: skip
             uow.commit()
-        return len(expired)
+        return 1
 
 
 def _refused(call: CallRow, refusal: Refusal) -> CallRow:

@@ -167,7 +167,11 @@ class Ledger:
         if any(i not in self._currencies for i in ids):
             raise NotFound("ledger account missing")
         if any(self._currencies[i] != currency for i in ids):
-            raise Conflict(f"a {currency} transfer between accounts of other currencies")
+            # a cached currency may come from a transaction that rolled back (an id reused):
+            # read the rows before refusing
+            self.lock([i for i in ids if self._currencies[i] != currency])
+            if any(self._currencies[i] != currency for i in ids):
+                raise Conflict(f"a {currency} transfer between accounts of other currencies")
         deltas: dict[int, Balance] = {}
         for leg in legs:
             deltas[leg.account_id] = apply(deltas.get(leg.account_id, Balance()), leg)

@@ -170,3 +170,19 @@ def test_the_first_hold_covers_the_connection_fee_so_concurrent_calls_cannot_ove
     c.charging.end(acct, "a", 60, answered=True)
     assert c.credits.balance(acct).balance == micros("1.00")
     assert c.ledger.verify().ok
+
+
+def test_a_suspended_account_is_refused_before_any_other_check(demo_container: Container, acme: Account) -> None:
+    c = demo_container
+    c.credits.top_up(acme, "10.00", "t1")
+    c.credits.update_settings(acme, {"suspended": True})
+    refused = c.charging.authorize(acme, CallRequest("c1", US_LINE, UK_MOBILE))
+    assert (refused.allowed, refused.reason) == (False, "account_suspended")
+    assert refused.rate == 0  # no tariff was frozen on a refused call
+    # even a destination that is not a number: the suspension is what the caller must learn
+    garbage = c.charging.authorize(acme, CallRequest("c2", US_LINE, "not-a-number"))
+    assert (garbage.allowed, garbage.reason) == (False, "account_suspended")
+    c.credits.update_settings(acme, {"suspended": False})
+    with pytest.raises(InvalidInput):
+        c.charging.authorize(acme, CallRequest("c3", US_LINE, "not-a-number"))
+    assert c.charging.authorize(acme, CallRequest("c4", US_LINE, UK_MOBILE)).allowed

@@ -26,7 +26,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     engine = create_engine(url, pool_pre_ping=True)
-    event.listen(engine, "before_execute", flush_before_execute)
+    event.listen(engine, "before_cursor_execute", flush_before_execute)
     return engine
 
 

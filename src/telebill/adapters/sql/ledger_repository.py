@@ -71,8 +71,13 @@ class IdBlocks:
 
     def next(self, conn: Connection) -> int:
         with self._lock:
-            if not self._free:
-                self._free = sorted((int(r.id) for r in _NEXT_IDS.rows(conn, {})), reverse=True)
+            if self._free:
+                return self._free.pop()
+        # outside the lock, and without sending the transaction's queued writes (it reads no
+        # table): a refill never waits on a row lock while other threads wait on this lock
+        fresh = [int(r.id) for r in _NEXT_IDS.rows(conn, {}, flush=False)]
+        with self._lock:
+            self._free.extend(sorted(fresh, reverse=True))
             return self._free.pop()
 
 

@@ -74,8 +74,9 @@ class Prepared:
         values = [p(params[n]) if p is not None else params[n] for n, p in zip(c.names, c.binds, strict=True)]
         return tuple(values) if c.positional else dict(zip(c.names, values, strict=True))
 
-    def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
-        """Run the statement; its result rows as named tuples (none for a statement without)."""
+    def rows(self, conn: Connection, params: Mapping[str, Any], flush: bool = True) -> list[Any]:
+        """Run the statement; its result rows as named tuples (none for a statement without).
+        `flush=False`: a read that cannot depend on this transaction's queued writes."""
         c = self._compiled(conn.dialect)
         args = self._args(c, params)
         deferred = conn.info.get(_DEFERRED)
@@ -83,7 +84,8 @@ class Prepared:
             if c.row is None:
                 deferred.append((c.sql, args, False))
                 return []
-            flush_writes(conn)
+            if flush:
+                flush_writes(conn)
         dbapi = conn.connection.dbapi_connection
         cursor = dbapi.cursor()  # type: ignore[union-attr]
         try:
@@ -171,7 +173,8 @@ def flush_writes(conn: Connection, commit: bool = False) -> None:
 
 
 def flush_before_execute(conn: Connection, *_: Any) -> None:
-    """Engine hook: a statement run through SQLAlchemy first sends the queued writes."""
+    """Engine hook (`before_cursor_execute`): a statement run through SQLAlchemy, Core or
+    driver SQL, first sends the queued writes."""
     if conn.info.get(_DEFERRED):
         flush_writes(conn)
 

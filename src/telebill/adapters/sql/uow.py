@@ -42,11 +42,16 @@ class SqlUnitOfWork:
             self._writer_lock.acquire()
         try:
             self._conn = self._engine.connect()
+            try:
+                self._conn.begin()
+            except BaseException:
+                self._conn.close()
+                raise
         except BaseException:
+            self._conn = None
             if self._writer_lock is not None:
                 self._writer_lock.release()
             raise
-        self._conn.begin()
         # a database server: writes wait for the next read or the commit (prepared.py)
         defer_writes(self._conn, self._transfer_ids is not None)
         self.catalog = SqlCatalogRepository(self._conn)
@@ -103,7 +108,9 @@ class SqlUnitOfWorkFactory:
         self.engine = engine
         embedded = engine.dialect.name == "sqlite"
         self._writer_lock = threading.RLock() if embedded else None
-        self._transfer_ids = None if embedded else IdBlocks()
+        # deferred writes and ids taken in blocks need psycopg 3 (pipeline mode) on PostgreSQL
+        pipelined = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
+        self._transfer_ids = IdBlocks() if pipelined else None
 
     def __call__(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self._writer_lock, self._transfer_ids)

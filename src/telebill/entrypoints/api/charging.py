@@ -67,7 +67,11 @@ async def _body(request: Request, model: type[M]) -> M:
 async def _caller_account(request: Request) -> Account:
     principal = await basic_principal(request)
     request.state.principal = principal
-    return container_of(request).accounts.visible_account(principal, request.path_params["sid"])
+    sid = request.path_params["sid"]
+    if sid == principal.account.sid:  # the caller's own account: no storage read
+        return principal.account
+    accounts = container_of(request).accounts
+    return await _charging_step(request, lambda: accounts.visible_account(principal, sid))
 
 
 async def _charging_step(request: Request, step: Callable[[], T]) -> T:
