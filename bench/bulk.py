@@ -14,7 +14,8 @@ Figures (targets in parentheses):
   baseline: plain Python loops, row by row, over the scalar rater: `CatalogService.rate` (20k
     CDRs; it parses and classifies both numbers with phonenumbers) and the domain's `quote` +
     `rate_call` on numbers taken as E.164 (100k CDRs)
-  for information: DuckDB with every thread and core, and the rates on CPU seconds
+  for information: DuckDB with every thread and core, the rates on CPU seconds, and Parquet
+    read+write only (the CDRs copied batch by batch, no rating: the floor under telebill's figure)
 Times are medians of 3 runs, telebill and SQL interleaved so that a noisy neighbour slows both
 alike. Checks: telebill and the SQL join agree on rated and rejected counts and the total charge
 ("totals agree"), rated + rejected = CDRs read, and both Python loops charge every CDR of their
@@ -440,6 +441,15 @@ def telebill_rating(rater: ArrowCdrRater, cdrs: Path, out: Path, rejects: Path) 
     return rate_cdr_files([cdrs], out, rejects, "parquet", rater, batch_rows=BATCH_ROWS)
 
 
+def parquet_floor(cdrs: Path, out: Path) -> None:
+    """For information: only reading the CDRs and writing them back unchanged, batch by batch
+    (pyarrow's defaults): the least a Parquet-in, Parquet-out rating can cost."""
+    source = pq.ParquetFile(cdrs)
+    with pq.ParquetWriter(out, source.schema_arrow) as writer:
+        for batch in source.iter_batches(batch_size=BATCH_ROWS):
+            writer.write_batch(batch)
+
+
 # -- the bench -----------------------------------------------------------------------------
 
 
@@ -480,6 +490,7 @@ def main() -> None:
     service_n, domain_n = min(SERVICE_SAMPLE, rows), min(LOOP_SAMPLE, rows)
     tb_runs: list[Run] = []
     sql_runs: list[Run] = []
+    floor_runs: list[Run] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         c, plan, deck, cdrs, lengths = prepare(work, rows)
@@ -495,6 +506,9 @@ def main() -> None:
                 run, _ = measure(lambda: sql_rating(con, lengths, cdrs, sql_out, sql_rejects))
                 sql_runs.append(run)
             con.close()
+            for _ in range(REPEAT):
+                run, _ = measure(lambda: parquet_floor(cdrs, work / "copy.parquet"))
+                floor_runs.append(run)
             service_s, service = python_loop(service_rater(c, plan), cdrs, service_n)
             domain_s, domain = python_loop(domain_rater(c, plan), cdrs, domain_n)
 
@@ -528,6 +542,9 @@ def main() -> None:
     joins = f"one LEFT JOIN per prefix length {lengths[0]}-{lengths[-1]}"
     print(f"  SQL join runs {walls(sql_runs)} s (CPU {sql_run.cpu:.2f} s), {joins}")
     print(f"  on CPU seconds: telebill {rows / tb_run.cpu / 1e6:.2f} M CDRs/s, {sql_run.cpu / tb_run.cpu:.1f}x SQL")
+    floor = median(floor_runs)
+    floor_text = f"{rows / floor.wall / 1e6:.2f} M CDRs/s, {rows / floor.cpu / 1e6:.2f} M/s on CPU seconds"
+    print(f"  Parquet read+write only (the CDRs copied, no rating): {floor_text} (information: telebill's floor)")
     cores = len(everything)
     print(f"  SQL join, {cores} threads on {cores} cores: {rows / all_cores.wall / 1e6:.2f} M CDRs/s (information)")
     print(f"  Python loops on the first {service_n:,} and {domain_n:,} CDRs, read row by row")

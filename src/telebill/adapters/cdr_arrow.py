@@ -5,12 +5,14 @@ CHARGE_DECIMALS), `currency`, `matched_prefix`, `billed_s`, `rate` (the price pe
 charged, as text) and `reject_reason` (null when the row was rated). Which input columns
 hold the call's fields, and how they are spelled, is a `CdrMapping`; `CdrMapping.preset`
 knows the layouts telebill ships an example of. An `ArrowCdrRater` is picklable, so Spark
-can ship it to its executors.
+can ship it to its executors. `split_batch` gives the same rating already split into rated rows
+and rejects, with text columns dictionary-encoded (for writing files without materialising
+a string per row) and exact per-currency totals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Final
 
@@ -22,12 +24,13 @@ from telebill.adapters.cdr_columns import (
     ISO_8601,
     Reasons,
     dialled_numbers,
+    encoded_texts,
     flags,
     instants_us,
     joined,
     whole_numbers,
 )
-from telebill.domain.bulk_numbers import MISSING, OK, parse_numbers
+from telebill.domain.bulk_numbers import MISSING, OK, ParsedNumbers, parse_numbers
 from telebill.domain.bulk_rating import CHARGE_DECIMALS, BulkRater, CdrColumns, RatedColumns, RateStatus
 from telebill.domain.dialling_plan import dialling_plan
 from telebill.domain.errors import InvalidInput
@@ -45,7 +48,13 @@ RATED_FIELDS: Final = (
     pa.field("rate", pa.string()),
     pa.field("reject_reason", pa.string()),
 )
+# The rated text columns as `split_batch` builds them: indices into the batch's distinct texts.
+TEXT_IDS: Final = pa.dictionary(pa.int32(), pa.string())
+_TEXT_COLUMNS: Final = frozenset({"currency", "matched_prefix", "rate", "reject_reason"})
 _DAY_US: Final = 86_400_000_000
+# A number column with at most this share of distinct values in a sample is parsed once per value.
+_SAMPLE_ROWS: Final = 4096
+_REPEATED_SHARE: Final = 0.9
 # The mapping's names for its fields, as `--columns` spells them.
 FIELD_NAMES: Final = {
     "call_id": "call_id",
@@ -133,6 +142,17 @@ def _column(batch: pa.RecordBatch, name: str, role: str) -> pa.Array:
     raise InvalidInput(f"CDR column {name!r} ({role}) not found; the columns are {', '.join(map(repr, names))}")
 
 
+@dataclass(frozen=True, eq=False)
+class SplitBatch:
+    """A rated batch in two: `rated` (input columns + charge, currency, matched_prefix, billed_s,
+    rate) and `rejects` (input columns + reject_reason), text columns as TEXT_IDS; and the total
+    charge of the rated rows per currency code, in units of 10**-CHARGE_DECIMALS."""
+
+    rated: pa.RecordBatch
+    rejects: pa.RecordBatch
+    totals: dict[str, int]
+
+
 class ArrowCdrRater:
     """Rates record batches with a BulkRater; every row comes back rated or with a reason."""
 
@@ -142,6 +162,7 @@ class ArrowCdrRater:
         self._default_region = dialling_plan().region_id(normalise_region(mapping.default_country))
         if mapping.default_country and not self._default_region:
             raise InvalidInput(f"default country {mapping.default_country!r} has no numbering plan")
+        self._rate_texts: dict[int, str] = {}
 
     def output_schema(self, input_schema: pa.Schema) -> pa.Schema:
         clash = [f.name for f in RATED_FIELDS if f.name in input_schema.names]
@@ -149,25 +170,90 @@ class ArrowCdrRater:
             raise InvalidInput(f"the CDR file already has column(s) {', '.join(clash)}; rename them first")
         return pa.schema([*input_schema, *RATED_FIELDS])
 
+    def split_schemas(self, input_schema: pa.Schema) -> tuple[pa.Schema, pa.Schema]:
+        """The schemas of `split_batch`'s rated and rejects batches (text columns as TEXT_IDS)."""
+        out = self.output_schema(input_schema)
+        encoded = [f.with_type(TEXT_IDS) if f.name in _TEXT_COLUMNS else f for f in RATED_FIELDS]
+        return pa.schema([*input_schema, *encoded[:-1]]), pa.schema([*out][: len(input_schema)] + encoded[-1:])
+
+    def column_kinds(self, input_schema: pa.Schema) -> tuple[list[str], list[str]]:
+        """(columns likely to repeat values, worth a dictionary in a file: all but the call id, the
+        called number and the times, plus the rated text columns; the call id and called number,
+        near-unique, which compression barely shrinks)."""
+        m = self.mapping
+        unique = [
+            n for n in input_schema.names if n in (m.call_id, m.destination) or n.strip() in (m.call_id, m.destination)
+        ]
+        times = {m.start_time, m.end_time}
+        names = [n for n in input_schema.names if n not in unique and n not in times and n.strip() not in times]
+        return [*names, "currency", "matched_prefix", "billed_s", "rate", "reject_reason"], unique
+
     def rate_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         schema = self.output_schema(batch.schema)
+        rated, reasons = self._outcome(batch)
+        ok = ~reasons.rejected
+        columns = [*batch.columns, *self._rated_columns(rated, ok), _reason_column(reasons)]
+        decoded = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in columns]
+        return pa.RecordBatch.from_arrays(decoded, schema=schema)
+
+    def split_batch(self, batch: pa.RecordBatch) -> SplitBatch:
+        """`rate_batch` split into the rated rows and the rejects, with per-currency totals."""
+        rated_schema, rejects_schema = self.split_schemas(batch.schema)
+        rated, reasons = self._outcome(batch)
+        ok = ~reasons.rejected
+        rows = np.flatnonzero(ok)
+        inputs = batch if rows.size == ok.size else batch.filter(pa.array(ok))
+        picked = RatedColumns(*(np.asarray(getattr(rated, f.name))[rows] for f in fields(RatedColumns)))
+        rated_batch = pa.RecordBatch.from_arrays(
+            [*inputs.columns, *self._rated_columns(picked, None)], schema=rated_schema
+        )
+        bad = np.flatnonzero(reasons.rejected)
+        rejected = batch.take(pa.array(bad, type=pa.int64())) if bad.size else batch.slice(0, 0)
+        reason = _reason_column(reasons, bad)
+        rejects = pa.RecordBatch.from_arrays([*rejected.columns, reason], schema=rejects_schema)
+        return SplitBatch(rated_batch, rejects, self._totals(picked))
+
+    def _totals(self, rated: RatedColumns) -> dict[str, int]:
+        """Exact sums of int64 charges: high and low 32 bits summed apart cannot overflow."""
+        out: dict[str, int] = {}
+        for c in np.flatnonzero(np.bincount(rated.currency)).tolist() if rated.currency.size else []:
+            charge = rated.charge if len(self.rater.currencies) == 1 else rated.charge[rated.currency == c]
+            high, low = int(np.sum(charge >> 32)), int(np.sum(charge & 0xFFFFFFFF))
+            out[self.rater.currencies[c].code] = (high << 32) + low
+        return out
+
+    def _outcome(self, batch: pa.RecordBatch) -> tuple[RatedColumns, Reasons]:
         cdrs, reasons = self._read(batch)
         rated = self.rater.rate(cdrs)
         self._rater_reasons(rated.status, rated.entry, reasons)
-        ok = ~reasons.rejected
-        columns = [*batch.columns, *self._rated_columns(rated, ok), _reason_column(reasons)]
-        return pa.RecordBatch.from_arrays(columns, schema=schema)
+        return rated, reasons
+
+    def _numbers(self, column: pa.Array | pa.ChunkedArray) -> ParsedNumbers:
+        """`parse_numbers` of a column; once per distinct value for a dictionary column, or when a
+        sample of the column repeats values."""
+        array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        if pa.types.is_dictionary(array.type):  # once per dictionary value, and once for null
+            values = pa.concat_arrays([array.dictionary, pa.nulls(1, array.dictionary.type)])
+            once = parse_numbers(dialled_numbers(values), self._default_region)
+            index = np.asarray(array.indices.fill_null(len(array.dictionary)).to_numpy(), dtype=np.int64)
+            return ParsedNumbers(once.e164[index], once.region[index], once.error[index], once.reasons)
+        if len(array) > 2 * _SAMPLE_ROWS and pa.types.is_string(array.type):
+            sample = array.slice(0, _SAMPLE_ROWS)
+            if len(sample.unique()) <= _REPEATED_SHARE * _SAMPLE_ROWS:
+                encoded = array.dictionary_encode(null_encoding="encode")
+                once = parse_numbers(dialled_numbers(encoded.dictionary), self._default_region)
+                index = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+                return ParsedNumbers(once.e164[index], once.region[index], once.error[index], once.reasons)
+        return parse_numbers(dialled_numbers(array), self._default_region)
 
     def _read(self, batch: pa.RecordBatch) -> tuple[CdrColumns, Reasons]:
         m = self.mapping
         n = batch.num_rows
         reasons = Reasons(n)
-        origin_dialled = dialled_numbers(_column(batch, m.origin, "from"))
-        dest_dialled = dialled_numbers(_column(batch, m.destination, "to"))
-        origin = parse_numbers(origin_dialled, self._default_region)
+        origin = self._numbers(_column(batch, m.origin, "from"))
         bad_origin = np.flatnonzero((origin.error != OK) & (origin.error != MISSING))
         reasons.add_coded(bad_origin, origin.error[bad_origin], origin.reasons, "from: ")
-        dest = parse_numbers(dest_dialled, self._default_region)
+        dest = self._numbers(_column(batch, m.destination, "to"))
         bad_dest = np.flatnonzero(dest.error != OK)
         reasons.add_coded(bad_dest, dest.error[bad_dest], dest.reasons, "to: ")
         start = self._start(batch, reasons)
@@ -209,20 +295,40 @@ class ArrowCdrRater:
         reasons.add(status == RateStatus.BAD_DURATION, "duration_s: negative")
         reasons.add(status == RateStatus.TOO_LARGE, "charge too large (over 2^63 micro-units)")
         blocked = np.flatnonzero((status == RateStatus.BLOCKED) & ~reasons.rejected)
-        for e in np.unique(entry[blocked]).tolist():
-            prefix, name = self.rater.matched_prefix(e), self.rater.friendly_name(e)
-            reasons.add(blocked[entry[blocked] == e], f"blocked destination ({name}, prefix {prefix})")
+        if blocked.size:
+            used, inverse = np.unique(entry[blocked], return_inverse=True)
+            texts = [
+                f"blocked destination ({self.rater.friendly_name(e)}, prefix {self.rater.matched_prefix(e)})"
+                for e in used.tolist()
+            ]
+            reasons.add_coded(blocked, inverse.astype(np.int32), texts, "")
         reasons.add(status == RateStatus.BAD_DESTINATION, "to: missing")
 
-    def _rated_columns(self, rated: RatedColumns, ok: BoolArray) -> list[pa.Array]:
+    def _rated_columns(self, rated: RatedColumns, ok: BoolArray | None) -> list[pa.Array]:
+        """charge, currency, matched_prefix, billed_s and rate; null where `ok` is False (or
+        no nulls with `ok` None); text columns as TEXT_IDS."""
         r = self.rater
+        valid = np.ones(rated.charge.size, dtype=np.bool_) if ok is None else ok
         return [
-            _decimal_column(rated.charge, ok),
-            _names(np.where(ok, rated.currency, -1).astype(np.int64), lambda i: r.currencies[i].code),
-            pa.array(r.matched_prefix_digits(rated.entry), mask=~ok).cast(pa.string()),
-            pa.array(rated.billed_s, mask=~ok),
-            _names(np.where(ok, rated.price, -1).astype(np.int64), r.rate_text),
+            _decimal_column(rated.charge, valid),
+            encoded_texts(rated.currency, valid, lambda ids: [r.currencies[i].code for i in ids.tolist()]),
+            encoded_texts(rated.entry, valid, self._prefix_texts),
+            pa.array(rated.billed_s, mask=None if ok is None else ~ok),
+            encoded_texts(rated.price, valid, self._rate_text_list),
         ]
+
+    def _prefix_texts(self, entries: Int64Array) -> pa.Array:
+        return pa.array(self.rater.matched_prefix_digits(entries)).cast(pa.string())
+
+    def _rate_text_list(self, slots: Int64Array) -> list[str]:
+        cache = self._rate_texts
+        out = []
+        for s in slots.tolist():
+            text = cache.get(s)
+            if text is None:
+                text = cache[s] = self.rater.rate_text(s)
+            out.append(text)
+        return out
 
 
 def _decimal_column(units: Int64Array, valid: BoolArray) -> pa.Array:
@@ -231,24 +337,11 @@ def _decimal_column(units: Int64Array, valid: BoolArray) -> pa.Array:
     words[:, 0] = units
     words[:, 1] = units >> 63
     validity = None if valid.all() else pa.array(valid).buffers()[1]
-    return pa.Array.from_buffers(CHARGE_TYPE, units.size, [validity, pa.py_buffer(words.tobytes())])
+    return pa.Array.from_buffers(CHARGE_TYPE, units.size, [validity, pa.py_buffer(words)])
 
 
-def _names(ids: Int64Array, name_of: Callable[[int], str]) -> pa.Array:
-    """Text of each id (null for -1), computing each distinct id's text once."""
-    valid = ids >= 0
-    ids = np.where(valid, ids, 0)
-    used = np.flatnonzero(np.bincount(ids[valid], minlength=1)) if valid.any() else np.empty(0, dtype=np.int64)
-    dense = np.zeros(int(ids.max(initial=0)) + 1, dtype=np.int32)
-    dense[used] = np.arange(used.size, dtype=np.int32)
-    dictionary = pa.array([name_of(int(i)) for i in used], type=pa.string())
-    indices = dense[ids]
-    encoded = pa.DictionaryArray.from_arrays(pa.array(indices, mask=~valid), dictionary)
-    return encoded.dictionary_decode()
-
-
-def _reason_column(reasons: Reasons) -> pa.Array:
-    valid = reasons.code >= 0
-    dictionary = pa.array(reasons.texts, type=pa.string())
-    indices = pa.array(np.where(valid, reasons.code, 0).astype(np.int32), mask=~valid)
-    return pa.DictionaryArray.from_arrays(indices, dictionary).dictionary_decode()
+def _reason_column(reasons: Reasons, rows: Int64Array | None = None) -> pa.Array:
+    """Reasons as TEXT_IDS (null where none), of every row or of `rows` (all of them rejected)."""
+    code = reasons.code if rows is None else reasons.code[rows]
+    valid = code >= 0
+    return encoded_texts(code, valid, lambda ids: [reasons.texts[i] for i in ids.tolist()])

@@ -9,7 +9,7 @@ unusual characters, ISO 8601 strings in mixed spellings) are read one by one in 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -44,9 +44,14 @@ class Reasons:
         self.code = np.full(self.size, -1, dtype=np.int32)
 
     def add(self, rows: BoolArray | Int64Array, text: str) -> None:
-        mask = np.zeros(self.size, dtype=np.bool_)
-        mask[rows] = True
-        mask &= self.code < 0
+        if rows.dtype == np.bool_ and rows.shape == (self.size,):
+            if not rows.any():
+                return
+            mask = rows & (self.code < 0)
+        else:
+            mask = np.zeros(self.size, dtype=np.bool_)
+            mask[rows] = True
+            mask &= self.code < 0
         if mask.any():
             self.texts.append(text)
             self.code[mask] = len(self.texts) - 1
@@ -231,3 +236,25 @@ def flags(column: pa.Array | pa.ChunkedArray, field_name: str, reasons: Reasons)
     no = _bools(pc.is_in(text, value_set=pa.array(["false", "0", "no", "n", "f"])))
     reasons.add(valid & ~yes & ~no, f"{field_name}: not true or false")
     return yes
+
+
+def encoded_texts(
+    ids: npt.NDArray[np.integer], valid: BoolArray, texts_of: Callable[[Int64Array], Sequence[str] | pa.Array]
+) -> pa.DictionaryArray:
+    """Text per row as a dictionary<int32, string> array (null where not `valid`), from ids
+    into a table of texts: `texts_of(distinct ids used)` is asked once per batch, and ids with
+    equal texts share one dictionary entry."""
+    every = bool(valid.all())
+    ids = np.asarray(ids, dtype=np.int64) if every else np.where(valid, ids, 0).astype(np.int64)
+    if ids.size and every:
+        used = np.flatnonzero(np.bincount(ids))
+    elif valid.any():
+        used = np.flatnonzero(np.bincount(ids[valid]))
+    else:
+        used = np.empty(0, dtype=np.int64)
+    texts = texts_of(used)
+    encoded = (texts if isinstance(texts, pa.Array) else pa.array(texts, type=pa.string())).dictionary_encode()
+    dense = np.zeros(int(used[-1]) + 1 if used.size else 1, dtype=np.int32)
+    dense[used] = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int32)
+    indices = pa.array(dense[ids], mask=None if every else ~valid)
+    return pa.DictionaryArray.from_arrays(indices, encoded.dictionary)

@@ -75,6 +75,8 @@ class PriceSlots:
     initial: Int64Array
     subsequent: Int64Array
     max_billed: Int64Array
+    divisor: Int64Array  # den, 1 where 0 (slots not charged on integers)
+    threshold: Int64Array  # the remainder from which rounding adds one: 1 up, ceil(den / 2) half up, den down
 
     @classmethod
     def of(cls, slots: Sequence[Slot]) -> PriceSlots:
@@ -105,8 +107,11 @@ class PriceSlots:
             a, b, den, limit = params
             cols["a"][i], cols["b"][i], cols["den"][i] = a, b, den
             max_billed[i] = min(INT64_MAX, (limit - b) // a) if a else INT64_MAX
+        divisor = np.maximum(cols["den"], 1)
+        up, half_up = method == _METHOD_CODE[RoundingMethod.UP], method == _METHOD_CODE[RoundingMethod.HALF_UP]
+        threshold = np.select([up, half_up], [np.ones_like(divisor), (divisor + 1) // 2], divisor)
         return cls(tuple(slots), kind, cols["a"], cols["b"], cols["den"], method, cols["unit"],
-                   cols["initial"], cols["subsequent"], max_billed)  # fmt: skip
+                   cols["initial"], cols["subsequent"], max_billed, divisor, threshold)  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.slots)
@@ -139,8 +144,8 @@ def _integer_params(slot: Slot) -> tuple[int, int, int, int] | None:
 
 def billed_seconds(duration: Int64Array, initial: Int64Array, subsequent: Int64Array) -> Int64Array:
     """`Increments.billed_seconds` per row (durations up to MAX_FAST_DURATION)."""
-    blocks = (duration - initial + subsequent - 1) // subsequent
-    billed = np.where(duration <= initial, initial, initial + blocks * subsequent)
+    over = np.maximum(duration - initial, 0)
+    billed = initial + (over + subsequent - 1) // subsequent * subsequent
     return np.where(duration <= 0, 0, billed)
 
 
@@ -148,29 +153,26 @@ def charge_slots(
     slots: PriceSlots, slot: Int32Array, duration: Int64Array, answered: BoolArray
 ) -> tuple[Int64Array, Int64Array, Int8Array]:
     """(charge in units of 10**-CHARGE_DECIMALS, billed seconds, ChargeOutcome) per row."""
-    n = slot.size
-    kind = slots.kind[slot]
-    initial, subsequent = slots.initial[slot], slots.subsequent[slot]
+    at = np.asarray(slot, dtype=np.intp)
+    kind, initial, subsequent = np.take(slots.kind, at), np.take(slots.initial, at), np.take(slots.subsequent, at)
     long_call = duration > MAX_FAST_DURATION
-    billed = billed_seconds(np.where(long_call, 0, duration), initial, subsequent)
+    any_long = bool(long_call.any())
+    billed = billed_seconds(np.where(long_call, 0, duration) if any_long else duration, initial, subsequent)
+    integer_kind = kind == SlotKind.INTEGER
     free = kind == SlotKind.FREE
-    billed = np.where(answered & ((kind == SlotKind.INTEGER) | free), billed, 0)
-    charge = np.zeros(n, dtype=np.int64)
-    outcome = np.where(kind == SlotKind.BLOCKED, ChargeOutcome.BLOCKED, ChargeOutcome.CHARGED).astype(np.int8)
-    integer = answered & (kind == SlotKind.INTEGER) & ~long_call
-    fits = integer & (billed <= slots.max_billed[slot])
-    rows = np.flatnonzero(fits)
-    if rows.size:
-        s = slot[rows]
-        num = slots.b[s] + slots.a[s] * billed[rows]
-        den = slots.den[s]
-        q, r = np.divmod(num, den)
-        method = slots.method[s]
-        q += (method == _METHOD_CODE[RoundingMethod.UP]) & (r > 0)
-        q += (method == _METHOD_CODE[RoundingMethod.HALF_UP]) & (2 * r >= den)
-        charge[rows] = q * slots.unit[s]
-    exact = answered & ~fits & ((kind == SlotKind.INTEGER) | (kind == SlotKind.EXACT))
-    exact |= answered & free & long_call
+    billed = np.where(answered & (integer_kind | free), billed, 0)
+    outcome = (kind == SlotKind.BLOCKED).astype(np.int8)  # ChargeOutcome.BLOCKED or CHARGED
+    fits = answered & integer_kind & (billed <= np.take(slots.max_billed, at))
+    if any_long:
+        fits &= ~long_call
+    num = np.take(slots.b, at) + np.take(slots.a, at) * np.where(fits, billed, 0)
+    den = np.take(slots.divisor, at)
+    q = num // den
+    q += num - q * den >= np.take(slots.threshold, at)
+    charge = np.where(fits, q * np.take(slots.unit, at), 0)
+    exact = answered & ~fits & (integer_kind | (kind == SlotKind.EXACT))
+    if any_long:
+        exact |= answered & free & long_call
     rows = np.flatnonzero(exact)
     if rows.size:
         _charge_exactly(slots, rows, slot, duration, charge, billed, outcome)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 import numpy as np
@@ -158,7 +159,7 @@ def _national(
     start = _start3(v, length)
     cc_len = digit_count(cc).astype(np.int64)
     starts_with_cc = (length >= cc_len) & (v // POW10[np.maximum(length - cc_len, 0)] == cc)
-    unsure = plan.region_idd_unsure[rid, start] | plan.region_npp_unsure[rid, start] | starts_with_cc
+    unsure = plan.region_idd_unsure[rid, start] | plan.region_npp_may_match(rid, start, length) | starts_with_cc
     unsure |= (cc == 0) | (length < PREFIX_DIGITS)
     possible = (length >= 2) & (length <= 17) & ((plan.cc_lengths[cc] >> np.minimum(length, 30)) & 1 == 1)
     # past 18 digits cc * 10**length overflows: such a number is longer than E.164 anyway
@@ -172,24 +173,38 @@ def _international(
     plan: DiallingPlan, v: Int64Array, length: Int64Array
 ) -> tuple[Int64Array, Int64Array, BoolArray, Int32Array]:
     """Digits after `+` or `00`: (E.164 or -1, calling code, unsure, error code)."""
-    length = np.maximum(length, 0)
-    c3 = v // POW10[np.clip(length - 3, 0, MAX_DIGITS)]  # the first three digits (0xx: a leading zero)
-    c2, c1 = c3 // 10, c3 // 100
-    is1, is2 = plan.is_cc[c1], plan.is_cc[c2]
-    has_cc = (is1 | is2 | plan.is_cc[c3]) & (c1 > 0) & (length >= 3)
-    k = np.where(is1, 1, np.where(is2, 2, 3))
-    cc = np.where(is1, c1, np.where(is2, c2, c3))
-    m = length - k  # digits of the national significant number
-    start = v // POW10[np.clip(m - 3, 0, MAX_DIGITS)] % PREFIX_SPAN
+    length = np.maximum(length, 0)  # at most MAX_DIGITS: longer ones go to the scalar parser
+    c3 = v // POW10[np.maximum(length - 3, 0)]  # the first three digits (0xx: a leading zero)
+    code_of, digits_of = _code_tables(plan)
+    has_cc = (length >= 3) & (code_of[c3] > 0)
+    cc = np.where(has_cc, code_of[c3], 0).astype(np.int64)
+    m = length - digits_of[c3]  # digits of the national significant number
+    start = v // POW10[np.maximum(m - 3, 0)] % PREFIX_SPAN
     live = has_cc & (m >= 2)
-    unsure = live & ((m < PREFIX_DIGITS) | plan.cc_npp_unsure[cc, start])
-    possible = live & ~unsure & ((plan.cc_lengths[cc] >> np.clip(m, 0, 30)) & 1 == 1)
-    code = np.select(
-        [possible | unsure, length <= 2, ~has_cc, m < 2, m > 17],
-        [OK, TOO_SHORT, BAD_COUNTRY_CODE, TOO_SHORT, TOO_LONG],
-        WRONG_LENGTH,
-    ).astype(np.int32)
-    return np.where(possible, v, -1), np.where(has_cc, cc, 0), unsure, code
+    unsure = live & ((m < PREFIX_DIGITS) | plan.cc_npp_may_match(cc, start, m))
+    possible = live & ~unsure & ((plan.cc_lengths[cc] >> np.maximum(m, 0)) & 1 == 1)
+    code = np.zeros(v.size, dtype=np.int32)
+    bad = np.flatnonzero(~(possible | unsure))
+    if bad.size:
+        b_length, b_cc, b_m = length[bad], has_cc[bad], m[bad]
+        code[bad] = np.select(
+            [b_length <= 2, ~b_cc, b_m < 2, b_m > 17], [TOO_SHORT, BAD_COUNTRY_CODE, TOO_SHORT, TOO_LONG], WRONG_LENGTH
+        )
+    return np.where(possible, v, -1), cc, unsure, code
+
+
+@lru_cache(maxsize=4)
+def _code_tables(plan: DiallingPlan) -> tuple[Int16Array, Int64Array]:
+    """For each first three digits 0..999 of an international number: its calling code (0 for
+    none, or a leading zero) and how many of the three digits the code takes (3 when none)."""
+    code = np.zeros(PREFIX_SPAN, dtype=np.int16)
+    width = np.full(PREFIX_SPAN, 3, dtype=np.int64)
+    for c3 in range(100, PREFIX_SPAN):
+        for k in (1, 2, 3):
+            if plan.is_cc[c3 // 10 ** (3 - k)]:
+                code[c3], width[c3] = c3 // 10 ** (3 - k), k
+                break
+    return code, width
 
 
 def _start3(v: Int64Array, length: Int64Array) -> Int64Array:

@@ -44,6 +44,7 @@ BoolArray = npt.NDArray[np.bool_]
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
 _POW10: Final = np.array([10**i for i in range(PAD + 1)], dtype=np.int64)
+_STATUS_OF_OUTCOME: Final = np.zeros(len(ChargeOutcome), dtype=np.int8)
 __all__ = ["CHARGE_DECIMALS", "BulkRater", "CdrColumns", "RateStatus", "RatedColumns", "epoch_us"]
 
 
@@ -54,6 +55,13 @@ class RateStatus(IntEnum):
     BAD_DESTINATION = 3  # no destination number
     BAD_DURATION = 4  # a negative duration
     TOO_LARGE = 5  # the charge does not fit 64-bit micros
+
+
+_STATUS_OF_OUTCOME[[ChargeOutcome.CHARGED, ChargeOutcome.BLOCKED, ChargeOutcome.TOO_LARGE]] = [
+    RateStatus.RATED,
+    RateStatus.BLOCKED,
+    RateStatus.TOO_LARGE,
+]
 
 
 def epoch_us(instant: datetime) -> int:
@@ -188,7 +196,7 @@ class BulkRater:
         origin = np.asarray(cdrs.origin, dtype=np.int64)
         duration = np.asarray(cdrs.duration_s, dtype=np.int64)
         dest_keys = keys_of_numbers(destination)
-        origin_keys = keys_of_numbers(origin)
+        origin_keys: Int64Array | None = None
         status = np.full(n, RateStatus.NO_PRICE, dtype=np.int8)
         status[dest_keys < 0] = RateStatus.BAD_DESTINATION
         status[(dest_keys >= 0) & (duration < 0)] = RateStatus.BAD_DURATION
@@ -209,11 +217,18 @@ class BulkRater:
                 gv = timeline.versions[int(p)]
                 if not len(self._versions[gv].voice):  # an empty table prices nothing
                     continue
-                found = self._versions[gv].index.lookup_many(dest_keys[sub], origin_keys[sub])
-                hit = found >= 0
-                version[sub[hit]] = gv
-                table_row[sub[hit]] = found[hit]
-                pending[sub[hit]] = False
+                index = self._versions[gv].index
+                whole = sub.size == n
+                if index.origins and origin_keys is None:  # only decks with origin-specific entries
+                    origin_keys = keys_of_numbers(origin)
+                found = index.lookup_many(
+                    dest_keys if whole else dest_keys[sub],
+                    None if origin_keys is None else (origin_keys if whole else origin_keys[sub]),
+                )
+                hit = np.flatnonzero(found >= 0) if whole else sub[found >= 0]
+                version[hit] = gv
+                table_row[hit] = found[hit] if whole else found[found >= 0]
+                pending[hit] = False
         return self._charge(cdrs, dest_keys, duration, status, version, table_row)
 
     def _applies(self, tier: Tier, context: _Context, pending: BoolArray) -> BoolArray:
@@ -232,30 +247,22 @@ class BulkRater:
         version: Int64Array,
         table_row: Int64Array,
     ) -> RatedColumns:
-        n = status.size
-        entry = np.full(n, -1, dtype=np.int64)
-        price = np.full(n, -1, dtype=np.int32)
-        currency = np.full(n, -1, dtype=np.int16)
-        charge = np.zeros(n, dtype=np.int64)
-        billed = np.zeros(n, dtype=np.int64)
-        rows = np.flatnonzero(version >= 0)
-        if rows.size:
-            gv = version[rows]
-            entry[rows] = self._entry_base[gv] + table_row[rows]
-            slot = (self._entry_slot0[entry[rows]] + 1 + self._override_index(dest_keys[rows])).astype(np.int32)
-            got_charge, got_billed, outcome = charge_slots(
-                self.slots, slot, duration[rows], np.asarray(cdrs.answered, dtype=np.bool_)[rows]
-            )
-            status[rows] = np.select(
-                [outcome == ChargeOutcome.BLOCKED, outcome == ChargeOutcome.TOO_LARGE],
-                [RateStatus.BLOCKED, RateStatus.TOO_LARGE],
-                RateStatus.RATED,
-            )
-            rated = outcome == ChargeOutcome.CHARGED
-            charge[rows] = got_charge
-            billed[rows] = got_billed
-            price[rows[rated]] = slot[rated]
-            currency[rows[rated]] = self._version_currency[gv[rated]]
+        # Every row at once (rows without a version masked out): cheaper than gathering the others.
+        found = version >= 0
+        if not found.any():
+            n = status.size
+            none = np.full(n, -1, dtype=np.int64)
+            zeros = np.zeros(n, dtype=np.int64)
+            return RatedColumns(status, zeros, zeros.copy(), none, none.astype(np.int32), none.astype(np.int16))
+        gv = np.maximum(version, 0)
+        entry = np.where(found, self._entry_base[gv] + table_row, -1)
+        slot = (np.take(self._entry_slot0, np.maximum(entry, 0)) + 1 + self._override_index(dest_keys)).astype(np.int32)
+        answered = np.asarray(cdrs.answered, dtype=np.bool_) & found
+        charge, billed, outcome = charge_slots(self.slots, slot, duration, answered)
+        status = np.where(found, _STATUS_OF_OUTCOME[outcome], status)
+        rated = found & (outcome == ChargeOutcome.CHARGED)
+        price = np.where(rated, slot, -1).astype(np.int32)
+        currency = np.where(rated, self._version_currency[gv], -1).astype(np.int16)
         return RatedColumns(status, charge, billed, entry, price, currency)
 
     def _override_index(self, dest_keys: Int64Array) -> Int64Array:

@@ -37,6 +37,7 @@ NON_GEOGRAPHIC: Final = "001"
 
 Int16Array = npt.NDArray[np.int16]
 Int32Array = npt.NDArray[np.int32]
+Int64Array = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 
@@ -48,8 +49,50 @@ def prefix_table(pattern: str | None) -> BoolArray:
     if not pattern:
         return table
     try:
-        starts = _prefixes(list(sre_parse.parse(pattern)), PREFIX_DIGITS)
-    except (re.error, _Unsure):
+        items = list(sre_parse.parse(pattern))
+    except re.error:
+        table[:] = True
+        return table
+    return _table_of(items)
+
+
+def anchored_prefix_tables(pattern: str | None) -> tuple[BoolArray, BoolArray, int]:
+    """`prefix_table(pattern)` split by the pattern's top-level alternatives: (starts of those
+    that can match a prefix of any string, starts of those ending in `$`, and a bitmask of the
+    string lengths the latter can match whole). A `$` alternative (`([24-9]\\d{6})$|0`) only
+    matches a number of its own length, so a start it marks is only unsure at those lengths."""
+    free = np.zeros(PREFIX_SPAN, dtype=np.bool_)
+    anchored = np.zeros(PREFIX_SPAN, dtype=np.bool_)
+    if not pattern:
+        return free, anchored, 0
+    try:
+        parsed = sre_parse.parse(pattern)
+    except re.error:
+        return ~free, anchored, 0
+    items = list(parsed)
+    branch = len(items) == 1 and str(items[0][0]) == "BRANCH"
+    alternatives = list(items[0][1][1]) if branch else [parsed]
+    lengths = 0
+    for alternative in alternatives:
+        parts = list(alternative)
+        low, high = alternative.getwidth()
+        ends = bool(parts) and str(parts[-1][0]) == "AT" and str(parts[-1][1]) == "AT_END"
+        if ends and high <= _MAX_ANCHORED_LENGTH:
+            anchored |= _table_of(parts)
+            lengths |= sum(1 << x for x in range(int(low), int(high) + 1))
+        else:
+            free |= _table_of(parts)
+    return free, anchored, lengths
+
+
+_MAX_ANCHORED_LENGTH: Final = 30
+
+
+def _table_of(items: list[tuple[Any, Any]]) -> BoolArray:
+    table = np.zeros(PREFIX_SPAN, dtype=np.bool_)
+    try:
+        starts = _prefixes(items, PREFIX_DIGITS)
+    except _Unsure:
         table[:] = True
         return table
     for text in starts:
@@ -154,10 +197,31 @@ class DiallingPlan:
     cc_region: Int16Array  # [cc]: its only region, NO_REGION for non-geographic, -1 if shared
     cc_lengths: Int32Array  # [cc]: bit L set when a national significant number of L digits is possible
     cc_npp_unsure: BoolArray  # [cc, abc]: the main region's national prefix might start a number `abc...`
+    cc_npp_anchored: BoolArray  # [cc, abc]: ... but only with a number of a length in cc_npp_lengths
+    cc_npp_lengths: Int32Array  # [cc]: bit L set when an anchored (`...$`) national prefix matches L digits
     region_cc: Int16Array  # [region id]: its calling code
     region_npp_unsure: BoolArray  # [region id, abc]: the region's own national prefix might start `abc...`
+    region_npp_anchored: BoolArray  # [region id, abc]: ... only with a length in region_npp_lengths
+    region_npp_lengths: Int32Array  # [region id]: as cc_npp_lengths
     region_idd_unsure: BoolArray  # [region id, abc]: its international prefix might start `abc...`
     region_emergency_max: Int16Array  # [region id]: longest emergency number, in digits
+
+    def cc_npp_may_match(self, cc: Int64Array, start: Int64Array, length: Int64Array) -> BoolArray:
+        """Whether the national prefix of calling code `cc` might match a national number
+        starting with `start` (its first three digits) of `length` digits."""
+        cell = cc * PREFIX_SPAN + start
+        out: BoolArray = self.cc_npp_unsure.ravel()[cell]
+        anchored = np.flatnonzero(self.cc_npp_anchored.ravel()[cell])
+        if anchored.size:
+            fits = (self.cc_npp_lengths[cc[anchored]] >> np.clip(length[anchored], 0, 30)) & 1 == 1
+            out[anchored] |= fits
+        return out
+
+    def region_npp_may_match(self, rid: Int16Array, start: Int64Array, length: Int64Array) -> BoolArray:
+        """As `cc_npp_may_match`, for the national prefix of region `rid`."""
+        fits = (self.region_npp_lengths[rid] >> np.clip(length, 0, 30)) & 1 == 1
+        out: BoolArray = self.region_npp_unsure[rid, start] | (self.region_npp_anchored[rid, start] & fits)
+        return out
 
     def region_id(self, code: str | None) -> int:
         """Id of ISO region `code`; NO_REGION for None, unknown codes and non-geographic ones."""
@@ -181,9 +245,13 @@ def dialling_plan() -> DiallingPlan:
     cc_region = np.zeros(MAX_CC, dtype=np.int16)
     cc_lengths = np.zeros(MAX_CC, dtype=np.int32)
     cc_npp_unsure = np.ones((MAX_CC, PREFIX_SPAN), dtype=np.bool_)
+    cc_npp_anchored = np.zeros((MAX_CC, PREFIX_SPAN), dtype=np.bool_)
+    cc_npp_lengths = np.zeros(MAX_CC, dtype=np.int32)
     n = len(regions)
     region_cc = np.zeros(n, dtype=np.int16)
     region_npp_unsure = np.ones((n, PREFIX_SPAN), dtype=np.bool_)
+    region_npp_anchored = np.zeros((n, PREFIX_SPAN), dtype=np.bool_)
+    region_npp_lengths = np.zeros(n, dtype=np.int32)
     region_idd_unsure = np.ones((n, PREFIX_SPAN), dtype=np.bool_)
     region_emergency_max = np.full(n, 1 << 14, dtype=np.int16)
     for cc, cc_regions in COUNTRY_CODE_TO_REGION_CODE.items():
@@ -200,7 +268,9 @@ def dialling_plan() -> DiallingPlan:
         desc = main.general_desc
         lengths = {x for x in (*desc.possible_length, *desc.possible_length_local_only) if 0 <= x <= MAX_NSN}
         cc_lengths[cc] = sum(1 << x for x in lengths)
-        cc_npp_unsure[cc] = prefix_table(main.national_prefix_for_parsing)
+        cc_npp_unsure[cc], cc_npp_anchored[cc], cc_npp_lengths[cc] = anchored_prefix_tables(
+            main.national_prefix_for_parsing
+        )
         for region in cc_regions:
             if region == NON_GEOGRAPHIC:
                 continue
@@ -209,7 +279,9 @@ def dialling_plan() -> DiallingPlan:
                 continue
             rid = ids[region]
             region_cc[rid] = cc
-            region_npp_unsure[rid] = prefix_table(meta.national_prefix_for_parsing)
+            region_npp_unsure[rid], region_npp_anchored[rid], region_npp_lengths[rid] = anchored_prefix_tables(
+                meta.national_prefix_for_parsing
+            )
             region_idd_unsure[rid] = _idd_table(meta.international_prefix)
             short = PhoneMetadata.short_metadata_for_region(region, None)
             emergency = short.emergency if short is not None else None
@@ -221,8 +293,12 @@ def dialling_plan() -> DiallingPlan:
         cc_region,
         cc_lengths,
         cc_npp_unsure,
+        cc_npp_anchored,
+        cc_npp_lengths,
         region_cc,
         region_npp_unsure,
+        region_npp_anchored,
+        region_npp_lengths,
         region_idd_unsure,
         region_emergency_max,
     )

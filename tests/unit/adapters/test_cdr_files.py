@@ -7,6 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute
+import pyarrow.csv
 import pyarrow.parquet as pq
 import pytest
 from test_cdr_arrow import rater
@@ -93,3 +95,67 @@ def test_the_format_comes_from_the_file_name() -> None:
     ]  # fmt: skip
     with pytest.raises(InvalidInput, match="format"):
         input_format(Path("a.txt"))
+
+
+def test_parquet_output_holds_plain_text_columns_equal_to_rate_batch(tmp_path: Path) -> None:
+    """Text columns are written from dictionaries, but the file's schema is the plain one."""
+    source = write_csv(tmp_path / "cdrs.csv", ROWS)
+    r = rater()
+    rate_cdr_files([source], tmp_path / "a.parquet", tmp_path / "a-rej.parquet", "parquet", r)
+    rated, rejects = pq.read_table(tmp_path / "a.parquet"), pq.read_table(tmp_path / "a-rej.parquet")
+    whole = pa.Table.from_batches([r.rate_batch(pa.csv.read_csv(source, convert_options=pa.csv.ConvertOptions(
+        column_types={n: pa.string() for n in HEADER.strip().split(",")})).to_batches()[0])])  # fmt: skip
+    assert rated.schema == whole.schema.remove(whole.schema.get_field_index("reject_reason"))
+    assert rejects.schema.names == [*HEADER.strip().split(","), "reject_reason"]
+    assert rejects.schema.field("reject_reason").type == pa.string()
+    ok = whole.filter(pa.compute.is_null(whole.column("reject_reason")))
+    assert rated.to_pylist() == ok.drop_columns(["reject_reason"]).to_pylist()
+    bad = whole.filter(pa.compute.is_valid(whole.column("reject_reason")))
+    assert rejects.to_pylist() == bad.select(rejects.schema.names).to_pylist()
+
+
+def test_a_batch_with_repeated_numbers_rates_as_one_without(tmp_path: Path) -> None:
+    """Callers repeat: their numbers are parsed once per value; the result is the same."""
+    n = 20_000
+    callers = ["+33612345678", "+447700900123", "bad", "", "+4420794600"]
+    table = pa.table({
+        "call_id": [f"c{i}" for i in range(n)],
+        "from": [callers[i % len(callers)] if i % 7 else None for i in range(n)],
+        "to": ["+442079460018" if i % 3 else "+81312345678" for i in range(n)],
+        "start_time": ["2026-02-01T10:00:00Z"] * n,
+        "duration_s": [str(i % 500) for i in range(n)],
+    })  # fmt: skip
+    pq.write_table(table, tmp_path / "many.parquet")
+    counts = rate_cdr_files([tmp_path / "many.parquet"], tmp_path / "o.parquet", tmp_path / "r.parquet", "parquet",
+                            rater())  # fmt: skip
+    one_by_one = [rater().rate_batch(table.slice(i, 1).to_batches()[0]) for i in range(0, n, 997)]
+    rated = {row["call_id"]: row for row in pq.read_table(tmp_path / "o.parquet").to_pylist()}
+    rejected = {row["call_id"]: row for row in pq.read_table(tmp_path / "r.parquet").to_pylist()}
+    for single in one_by_one:
+        row = single.to_pylist()[0]
+        if row["reject_reason"] is None:
+            assert rated[row["call_id"]] == {k: v for k, v in row.items() if k != "reject_reason"}
+        else:
+            assert rejected[row["call_id"]]["reject_reason"] == row["reject_reason"]
+    assert counts.read == n
+    assert counts.balanced
+    totals: dict[str, Decimal] = {}
+    for row in rated.values():
+        totals[row["currency"]] = totals.get(row["currency"], Decimal(0)) + row["charge"]
+    assert rated
+    assert rejected
+    assert counts.charges == totals
+
+
+def test_a_parquet_file_and_a_csv_file_rate_together_as_apart(tmp_path: Path) -> None:
+    """The callers of a Parquet file are read as a dictionary; a CSV file after it fits in."""
+    csv_file = write_csv(tmp_path / "cdrs.csv", ROWS)
+    columns = HEADER.strip().split(",")
+    table = pa.csv.read_csv(csv_file, convert_options=pa.csv.ConvertOptions(column_types=dict.fromkeys(columns,
+                            pa.string())))  # fmt: skip
+    pq.write_table(table, tmp_path / "cdrs.parquet")
+    both = rate_cdr_files([tmp_path / "cdrs.parquet", csv_file], tmp_path / "o.csv", tmp_path / "r.csv", "csv", rater())
+    alone = rate_cdr_files([csv_file], tmp_path / "a.csv", tmp_path / "ar.csv", "csv", rater())
+    assert (both.read, both.rated, both.rejected) == (2 * alone.read, 2 * alone.rated, 2 * alone.rejected)
+    assert read_csv(tmp_path / "o.csv") == read_csv(tmp_path / "a.csv") * 2
+    assert read_csv(tmp_path / "r.csv") == read_csv(tmp_path / "ar.csv") * 2

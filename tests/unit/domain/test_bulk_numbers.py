@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from telebill.domain.bulk_numbers import OK, DialledNumbers, RegionResolver, calling_codes, parse_numbers
-from telebill.domain.dialling_plan import NO_REGION, dialling_plan, prefix_table
+from telebill.domain.dialling_plan import NO_REGION, anchored_prefix_tables, dialling_plan, prefix_table
 from telebill.domain.errors import TelebillError
 from telebill.domain.numbering import parse_number
 
@@ -125,3 +125,35 @@ def test_a_national_prefix_pattern_marks_the_starts_it_could_swallow() -> None:
     table = prefix_table("0|180020")
     assert table[[0, 99, 180]].all()
     assert not table[[165, 181]].any()
+
+
+def test_a_national_prefix_anchored_at_the_end_only_matters_at_its_lengths() -> None:
+    free, anchored, lengths = anchored_prefix_tables(r"([24-9]\d{6})$|0")
+    assert free[[0, 99]].all()
+    assert not free[[200, 999]].any()
+    assert anchored[[200, 999]].all()
+    assert not anchored[[100, 399]].any()
+    assert lengths == 1 << 7
+
+
+# Codes whose national prefix for parsing has a `$` alternative (MG, NF, SM, JP, GG, NANP islands),
+# with every national length around the anchored one.
+_ANCHORED_CODES = ["261", "672", "378", "81", "44", "1264", "1441", "61"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            lambda cc, rest, plus: f"{'+' if plus else ''}{cc}{rest}",
+            st.sampled_from(_ANCHORED_CODES),
+            st.text("0123456789", min_size=3, max_size=12),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from([None, "MG", "NF", "SM", "JP", "GG", "AI", "BM", "CC"]),
+)
+def test_numbers_under_anchored_national_prefixes_parse_as_parse_number(batch: list[str], region: str | None) -> None:
+    assert bulk(batch, region) == [scalar(text, region) for text in batch]
