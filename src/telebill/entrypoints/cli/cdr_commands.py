@@ -49,7 +49,7 @@ def parse_columns(items: list[str] | None) -> dict[str, str]:
     return assignments
 
 
-def _mapping(
+def mapping_of(
     preset: str | None, columns: list[str] | None, default_country: str | None, time_format: str | None
 ) -> CdrMapping:
     mapping = CdrMapping.preset(preset) if preset else CdrMapping()
@@ -107,7 +107,7 @@ def rate_cdrs(
     """Rate every CDR of INPUT files: each row goes to the rated file with its charge, or to the
     rejects file with the reason. Prints the counts and the total charge per currency; exits
     non-zero if rows read != rows rated + rows rejected."""
-    mapping = _mapping(preset, columns, default_country, time_format)
+    mapping = mapping_of(preset, columns, default_country, time_format)
     out_path, rejects_path, out_fmt = _outputs(inputs, out, rejects, fmt)
     with container() as c:
         rater = ArrowCdrRater(bulk_rater(c.catalog, plan), mapping)

@@ -8,7 +8,6 @@ their counts and totals, and exit 3 if the counts do not add up.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
@@ -17,14 +16,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from telebill.adapters.cdr_arrow import FIELD_NAMES, ArrowCdrRater, CdrMapping
+from telebill.adapters.cdr_arrow import FIELD_NAMES, ArrowCdrRater
 from telebill.adapters.cdr_files import FORMATS, input_format, total_rows
 from telebill.adapters.cdr_reconcile import CarrierCost, ReconcileReport, reconcile_files
 from telebill.adapters.cdr_rerate import RerateReport, rerate_files
 from telebill.domain.charge_comparison import Change, Tolerance, Verdict, micros_decimal
 from telebill.domain.errors import InvalidInput
 from telebill.domain.money import format_decimal
-from telebill.entrypoints.cli.cdr_commands import RowsDone, RowsPerSecond, parse_columns
+from telebill.entrypoints.cli.cdr_commands import RowsDone, RowsPerSecond, mapping_of
 from telebill.entrypoints.cli.context import container
 from telebill.entrypoints.presenters import parse_instant
 from telebill.service.rate_comparison import comparison_rater, destination_names
@@ -48,18 +47,6 @@ SummaryOpt = Annotated[
     Path | None, typer.Option("--summary", help="Totals per destination and currency; default beside --out.")
 ]
 BatchOpt = Annotated[int, typer.Option("--batch-rows", min=1, help="Rows per batch (bounds memory).")]
-
-
-def _mapping(
-    preset: str | None, columns: list[str] | None, default_country: str | None, time_format: str | None
-) -> CdrMapping:
-    mapping = CdrMapping.preset(preset) if preset else CdrMapping()
-    mapping = mapping.with_columns(parse_columns(columns))
-    if default_country is not None:
-        mapping = replace(mapping, default_country=default_country.strip() or None)
-    if time_format is not None:
-        mapping = replace(mapping, time_format=time_format)
-    return mapping
 
 
 def _outputs(
@@ -139,7 +126,7 @@ def rerate(
     calls whose charge changed go to --out, the totals per destination to --summary. Prints the
     counts per change and the old and new totals per currency; exits non-zero if the counts do
     not add up."""
-    mapping = _mapping(preset, columns, default_country, time_format)
+    mapping = mapping_of(preset, columns, default_country, time_format)
     out_path, summary_path, out_fmt = _outputs(previous, out, summary, fmt, "rerate")
     with container() as c:
         rater = ArrowCdrRater(comparison_rater(c.catalog, plan, parse_instant(at, "--at")), mapping)
@@ -203,7 +190,7 @@ def reconcile(
     """Rate a carrier's CDR files with the carrier's deck and report the calls whose billed cost
     differs from ours by more than the tolerance, and the calls we cannot price. Prints the
     counts and the totals per currency; exits non-zero if the counts do not add up."""
-    mapping = _mapping(preset, columns, default_country, time_format)
+    mapping = mapping_of(preset, columns, default_country, time_format)
     cost = CarrierCost(cost_column, _decimal(cost_scale, "--cost-scale"))
     relative = None if relative_tolerance is None else _decimal(relative_tolerance, "--relative-tolerance")
     allowed = Tolerance.of(_decimal(tolerance, "--tolerance"), relative)
