@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import TypeVar
 
 from telebill.domain.accounts import Account
@@ -71,14 +72,18 @@ class CallEnd:
 
 
 def tariff_of(call: CallRow) -> CallTariff:
-    return CallTariff(
-        call.price_per_minute,
-        Increments(call.initial_s, call.subsequent_s),
-        call.connection_fee,
-        Rounding.parse(call.rounding),
-        call.fx_rate,
+    return _tariff(
+        call.price_per_minute, call.initial_s, call.subsequent_s, call.connection_fee, call.rounding, call.fx_rate,
         call.free,
-    )
+    )  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def _tariff(
+    price: Decimal, initial_s: int, subsequent_s: int, fee: Decimal, rounding: str, fx_rate: Decimal, free: bool
+) -> CallTariff:
+    # a step asks for its call's tariff several times, and calls share a few tariffs
+    return CallTariff(price, Increments(initial_s, subsequent_s), fee, Rounding.parse(rounding), fx_rate, free)
 
 
 class ChargingService:
