@@ -67,7 +67,8 @@ class Prepared:
         names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.binds)
         binds = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
         columns = _result_columns(self._statement)
-        row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None
+        # no renaming: a statement whose column keys are not valid field names fails here, at once
+        row = namedtuple("Row", [c.key for c in columns]) if columns else None
         return _Compiled(compiled.string, names, positional, binds, columns, row)
 
     def _args(self, c: _Compiled, params: Mapping[str, Any]) -> Any:
