@@ -85,6 +85,20 @@ class CallTariff:
                 hi = mid
         return lo
 
+    def extra_affordable(self, start_s: int, budget: int, interval: int) -> int:
+        """The most seconds (up to `interval`) after `start_s` whose extra cost fits `budget`."""
+        base = self.cost(start_s)
+        if self.cost(start_s + interval) - base <= budget:
+            return interval
+        lo, hi = 0, interval
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self.cost(start_s + mid) - base <= budget:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
 
 def convert(amount: Decimal, fx_rate: Decimal) -> Decimal:
     """An amount in the account's currency, half-up to the micro (ADR 0006)."""

@@ -16,12 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
 from typing import TypeVar
 
 from telebill.domain.accounts import Account
-from telebill.domain.catalog.entries import Increments
-from telebill.domain.charging import CallKind, CallTariff, Refusal
+from telebill.domain.charging import CallKind, Refusal
 from telebill.domain.errors import (
     IdempotencyConflict,
     InvalidInput,
@@ -30,9 +28,9 @@ from telebill.domain.errors import (
     TelebillError,
 )
 from telebill.domain.ledger import AccountKind, TransferKind
-from telebill.domain.money import Rounding
 from telebill.domain.prepaid import BillingSettings, NegativePolicy
 from telebill.service.call_admission import CallRequest, admit, suspended
+from telebill.service.call_tariff import sms_micros, tariff_of
 from telebill.service.credits import balance_events, settings_of
 from telebill.service.ledger import Floor, Ledger
 from telebill.service.ports import CallRow, Clock, TransferRow, UnitOfWork, UnitOfWorkFactory
@@ -69,21 +67,6 @@ class CallEnd:
     billed_s: int
     balance: int
     call: CallRow
-
-
-def tariff_of(call: CallRow) -> CallTariff:
-    return _tariff(
-        call.price_per_minute, call.initial_s, call.subsequent_s, call.connection_fee, call.rounding, call.fx_rate,
-        call.free,
-    )  # fmt: skip
-
-
-@lru_cache(maxsize=4096)
-def _tariff(
-    price: Decimal, initial_s: int, subsequent_s: int, fee: Decimal, rounding: str, fx_rate: Decimal, free: bool
-) -> CallTariff:
-    # a step asks for its call's tariff several times, and calls share a few tariffs
-    return CallTariff(price, Increments(initial_s, subsequent_s), fee, Rounding.parse(rounding), fx_rate, free)
 
 
 class ChargingService:
@@ -200,7 +183,7 @@ class ChargingService:
         available = ledger.balance(customer_id).credit_available
         budget = available - settings.floor
         if kind is CallKind.SMS:
-            price = _sms_micros(call)
+            price = sms_micros(call)
             if price > budget:
                 return _refused(call, Refusal.INSUFFICIENT_CREDIT), available
             if price:
@@ -316,7 +299,7 @@ class ChargingService:
             else:
                 available = ledger.balance(customer_id).credit_available
                 budget = available - settings.floor
-                grant = _extra_affordable(tariff, used_s, budget, self._interval)
+                grant = tariff.extra_affordable(used_s, budget, self._interval)
             call = self._hold(uow, ledger, account, call, customer_id, revenue_id, used_s, grant, now)
             uow.billing.update_call(call)
             after = ledger.balance(customer_id).credit_available
@@ -437,24 +420,3 @@ class ChargingService:
 
 def _refused(call: CallRow, refusal: Refusal) -> CallRow:
     return replace(call, status="refused", reason=refusal.value)
-
-
-def _sms_micros(call: CallRow) -> int:
-    from telebill.domain.money import to_micros
-
-    return to_micros(Rounding.parse(call.rounding).apply(call.price_per_minute))
-
-
-def _extra_affordable(tariff: CallTariff, start_s: int, budget: int, interval: int) -> int:
-    """The most seconds (up to `interval`) after `start_s` whose extra cost fits `budget`."""
-    base = tariff.cost(start_s)
-    if tariff.cost(start_s + interval) - base <= budget:
-        return interval
-    lo, hi = 0, interval
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if tariff.cost(start_s + mid) - base <= budget:
-            lo = mid
-        else:
-            hi = mid
-    return lo

@@ -49,6 +49,20 @@ def parse_columns(items: list[str] | None) -> dict[str, str]:
     return assignments
 
 
+def rows_progress(label: str) -> Progress:
+    """A progress bar of rows with their rate, on standard error when it is a terminal."""
+    return Progress(
+        TextColumn(f"[bold]{label}[/]"),
+        BarColumn(),
+        RowsDone(),
+        RowsPerSecond(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
 def mapping_of(
     preset: str | None, columns: list[str] | None, default_country: str | None, time_format: str | None
 ) -> CdrMapping:
@@ -111,16 +125,7 @@ def rate_cdrs(
     out_path, rejects_path, out_fmt = _outputs(inputs, out, rejects, fmt)
     with container() as c:
         rater = ArrowCdrRater(bulk_rater(c.catalog, plan), mapping)
-    with Progress(
-        TextColumn("[bold]rating[/]"),
-        BarColumn(),
-        RowsDone(),
-        RowsPerSecond(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
+    with rows_progress("rating") as progress:
         task = progress.add_task("rate", total=total_rows(inputs))
         counts = rate_cdr_files(
             inputs, out_path, rejects_path, out_fmt, rater, batch_rows, lambda n: progress.advance(task, n)

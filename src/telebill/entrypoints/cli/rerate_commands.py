@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from telebill.adapters.cdr_arrow import FIELD_NAMES, ArrowCdrRater
 from telebill.adapters.cdr_files import FORMATS, input_format, total_rows
@@ -23,12 +21,10 @@ from telebill.adapters.cdr_rerate import RerateReport, rerate_files
 from telebill.domain.charge_comparison import Change, Tolerance, Verdict, micros_decimal
 from telebill.domain.errors import InvalidInput
 from telebill.domain.money import format_decimal
-from telebill.entrypoints.cli.cdr_commands import RowsDone, RowsPerSecond, mapping_of
+from telebill.entrypoints.cli.cdr_commands import mapping_of, rows_progress
 from telebill.entrypoints.cli.context import container
 from telebill.entrypoints.presenters import parse_instant
 from telebill.service.rate_comparison import comparison_rater, destination_names
-
-err = Console(stderr=True)
 
 PresetOpt = Annotated[str | None, typer.Option("--preset", help="Column layout preset: uk-sample.")]
 ColumnsOpt = Annotated[
@@ -81,19 +77,6 @@ def _decimal(text: str, option: str) -> Decimal:
     return value
 
 
-def _progress(label: str) -> Progress:
-    return Progress(
-        TextColumn(f"[bold]{label}[/]"),
-        BarColumn(),
-        RowsDone(),
-        RowsPerSecond(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-
-
 def _amount(micros: int) -> str:
     return format_decimal(micros_decimal(micros))
 
@@ -132,7 +115,7 @@ def rerate(
         rater = ArrowCdrRater(comparison_rater(c.catalog, plan, parse_instant(at, "--at")), mapping)
         names = destination_names(c.catalog, plan)
         old_names = None if old_plan is None else destination_names(c.catalog, old_plan)
-    with _progress("re-rating") as progress:
+    with rows_progress("re-rating") as progress:
         task = progress.add_task("rerate", total=total_rows(previous))
         report = rerate_files(
             previous,
@@ -147,9 +130,13 @@ def rerate(
             lambda n: progress.advance(task, n),
         )
     _print_rerate(report)
-    typer.echo(f"differences: {out_path} ({report.written} rows)")
+    _finish(f"differences: {out_path} ({report.written} rows)", summary_path, report.balanced)
+
+
+def _finish(written: str, summary_path: Path, balanced: bool) -> None:
+    typer.echo(written)
     typer.echo(f"summary: {summary_path}")
-    if not report.balanced:
+    if not balanced:
         typer.secho("error: the counts do not add up", err=True, fg=typer.colors.RED)
         raise typer.Exit(3)
 
@@ -198,7 +185,7 @@ def reconcile(
     with container() as c:
         rater = ArrowCdrRater(comparison_rater(c.catalog, plan), mapping)
         names = destination_names(c.catalog, plan)
-    with _progress("reconciling") as progress:
+    with rows_progress("reconciling") as progress:
         task = progress.add_task("reconcile", total=total_rows(inputs))
         report = reconcile_files(
             inputs,
@@ -213,11 +200,7 @@ def reconcile(
             lambda n: progress.advance(task, n),
         )
     _print_reconcile(report)
-    typer.echo(f"disputes: {out_path}")
-    typer.echo(f"summary: {summary_path}")
-    if not report.balanced:
-        typer.secho("error: the counts do not add up", err=True, fg=typer.colors.RED)
-        raise typer.Exit(3)
+    _finish(f"disputes: {out_path}", summary_path, report.balanced)
 
 
 def _print_reconcile(report: ReconcileReport) -> None:
