@@ -39,6 +39,7 @@ class Container:
     charging: ChargingService
     lines: LineService
     notifications: NotificationService
+    units: SqlUnitOfWorkFactory | None = None
 
     @property
     def embedded_database(self) -> bool:
@@ -52,6 +53,8 @@ class Container:
         upgrade(self.engine)
 
     def close(self) -> None:
+        if self.units is not None:
+            self.units.close()
         self.engine.dispose()
 
 
@@ -72,4 +75,5 @@ def bootstrap(
         settings, engine, clock, catalog, accounts, fx, pricing, LedgerService(uow), credits, charging,
         LineService(uow, clock),
         notifications=NotificationService(uow, clock, credits, charging, WebhookNotifier(clock), LogNotifier()),
+        units=uow,
     )  # fmt: skip

@@ -462,3 +462,9 @@ def test_concurrent_retried_calls_never_overdraw_and_add_up(server: Server, fund
 @pytest.mark.skipif(not os.environ.get("TELEBILL_TEST_DATABASE_URL"), reason="the killed-server run needs PostgreSQL")
 def test_a_server_killed_mid_run_loses_and_doubles_nothing(server: Server, funded: Setup, tmp_path: Path) -> None:
     check_run(server, funded, server.env, tmp_path, kills=len(KILL_AFTER_ANSWERS))
+
+
+@pytest.mark.skipif(not os.environ.get("TELEBILL_TEST_DATABASE_URL"), reason="worker threads serve a database server")
+def test_steps_on_worker_threads_never_overdraw_and_add_up(server: Server, funded: Setup, tmp_path: Path) -> None:
+    server.env["TELEBILL_CHARGING_THREADS"] = "4"  # concurrent steps of one account wait on its row locks
+    check_run(server, funded, server.env, tmp_path, kills=0)

@@ -106,6 +106,15 @@ def admit(
     )  # fmt: skip
 
 
+def line_e164_of(r: CallRequest) -> str | None:
+    """The number of the account's line in the request (the caller when outbound), if it is
+    one: what `admit` looks up (parsing is memoised, so parsing it here costs nothing more)."""
+    try:
+        return parse_number(r.origin if r.direction == "outbound" else r.destination).e164
+    except InvalidNumber:
+        return None
+
+
 def suspended(account: Account, settings: BillingSettings) -> bool:
     return settings.suspended or not account.active
 

@@ -29,11 +29,11 @@ from telebill.domain.errors import (
 )
 from telebill.domain.ledger import AccountKind, TransferKind
 from telebill.domain.prepaid import BillingSettings, NegativePolicy
-from telebill.service.call_admission import CallRequest, admit, suspended
+from telebill.service.call_admission import CallRequest, admit, line_e164_of, suspended
 from telebill.service.call_tariff import sms_micros, tariff_of
 from telebill.service.credits import balance_events, settings_of
-from telebill.service.ledger import Floor, Ledger
-from telebill.service.ports import CallRow, Clock, TransferRow, UnitOfWork, UnitOfWorkFactory
+from telebill.service.ledger import Floor, Ledger, customer_credit_code
+from telebill.service.ports import CallRow, Clock, StepReads, TransferRow, UnitOfWork, UnitOfWorkFactory
 from telebill.service.pricing import PricingService
 
 T = TypeVar("T")
@@ -103,6 +103,21 @@ class ChargingService:
     def _key(account: Account, call_id: str, step: str) -> str:
         return f"call:{account.sid}:{call_id}:{step}"
 
+    def _read_ahead(
+        self,
+        uow: UnitOfWork,
+        account: Account,
+        call_id: str,
+        *,
+        hold_of_call: bool = False,
+        line_e164: str | None = None,
+        blocks: bool = False,
+    ) -> None:
+        """Tell the unit of work which rows the step reads (its customer ledger account once
+        its id is known): a database server then sends them in one round trip."""
+        known = self._account_ids.get(customer_credit_code(account.sid, account.currency.code))
+        uow.read_ahead(StepReads(account.sid, call_id, hold_of_call, line_e164, blocks, known))
+
     def _ledger_accounts(self, ledger: Ledger, account: Account, service: str) -> tuple[int, int]:
         customer = ledger.customer_credit_id(account.sid, account.currency.code)
         return customer, ledger.platform_id(AccountKind.REVENUE, account.currency.code, service)
@@ -129,6 +144,8 @@ class ChargingService:
         # write lock, and the catalog reads through units of work of its own.
         view = self._pricing.view(account) if account.plan else None
         with self._uow() as uow:
+            outbound = request.direction == "outbound"
+            self._read_ahead(uow, account, request.call_id, line_e164=line_e164_of(request), blocks=outbound)
             existing = uow.billing.call(account.sid, request.call_id, lock=True)
             if existing is not None:
                 if existing.request_hash != digest:
@@ -279,6 +296,7 @@ class ChargingService:
     def _usage(self, account: Account, call_id: str, used_s: int) -> Usage:
         now = self._clock.now()
         with self._uow() as uow:
+            self._read_ahead(uow, account, call_id, hold_of_call=True)
             call = self._active_call(uow, account, call_id)
             if call.status != "active" or used_s <= call.used_s or call.kind == CallKind.SMS.value:
                 # a replayed (or stale) report answers like the report that charged this time
@@ -356,6 +374,7 @@ class ChargingService:
     def _end(self, account: Account, call_id: str, duration_s: int, answered: bool) -> CallEnd:
         now = self._clock.now()
         with self._uow() as uow:
+            self._read_ahead(uow, account, call_id, hold_of_call=True)
             call = self._active_call(uow, account, call_id)
             ledger = self._ledger(uow, now)
             customer_id, revenue_id = self._ledger_accounts(

@@ -113,6 +113,21 @@ class FxRepository(Protocol):
     def span(self) -> tuple[date | None, date | None, int]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class StepReads:
+    """What a charging step is about to read, in this order: its call row (locked), the call's
+    open hold, the line's number row, the account's destination blocks, its prepaid settings
+    (locked) and one ledger account (locked). A unit of work may fetch them together; a
+    step that then reads less (a replayed request) only took its locks early."""
+
+    account_sid: str
+    call_id: str
+    hold_of_call: bool = False
+    line_e164: str | None = None
+    blocks: bool = False
+    ledger_account_id: int | None = None
+
+
 class UnitOfWork(Protocol):
     """A transaction: rolled back on leaving the block unless `commit()` was called."""
 
@@ -141,6 +156,10 @@ class UnitOfWork(Protocol):
     ) -> None: ...
 
     def commit(self) -> None: ...
+
+    def read_ahead(self, reads: StepReads) -> None:
+        """A hint, given before the transaction's first read: these reads are coming."""
+        ...
 
 
 class UnitOfWorkFactory(Protocol):
@@ -326,7 +345,10 @@ class BillingRepository(Protocol):
 
     def add_call(self, call: CallRow) -> None: ...
 
-    def update_call(self, call: CallRow) -> None: ...
+    def update_call(self, call: CallRow) -> None:
+        """Store a call's progress: status, grant, usage, charge, hold and end. What it was
+        authorised with (numbers, kind, the frozen tariff) never changes once stored."""
+        ...
 
     def calls_of(self, account_sid: str, limit: int, before: datetime | None = None) -> list[CallRow]: ...
 

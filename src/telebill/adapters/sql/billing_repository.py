@@ -18,7 +18,7 @@ from telebill.adapters.sql.billing_tables import (
     outbox,
     payments,
 )
-from telebill.adapters.sql.prepared import Prepared
+from telebill.adapters.sql.prepared import Prepared, Read
 from telebill.domain.prepaid import BillingSettings, NegativePolicy
 from telebill.service.ports import CallRow, LineRow, OutboxRow, PaymentRow
 
@@ -68,10 +68,14 @@ _CALL_Q = select(calls).where(calls.c.account_sid == bindparam("sid"), calls.c.c
 _CALL, _CALL_FOR_UPDATE = Prepared(_CALL_Q), Prepared(_CALL_Q.with_for_update())
 _CALL_COLUMNS = [c.name for c in calls.columns]
 _INSERT_CALL = Prepared(insert(calls), _CALL_COLUMNS)
+_CALL_PROGRESS = (
+    "status", "reason", "granted_until_s", "used_s", "charged", "hold_transfer_id", "usage_seq", "duration_s",
+    "billed_s", "answered", "ended_at",
+)  # fmt: skip
 _UPDATE_CALL = Prepared(
     update(calls)
     .where(calls.c.account_sid == bindparam("key_sid"), calls.c.call_id == bindparam("key_call_id"))
-    .values({name: bindparam(f"v_{name}") for name in _CALL_COLUMNS if name not in ("account_sid", "call_id")})
+    .values({name: bindparam(f"v_{name}") for name in _CALL_PROGRESS})
 )
 _LINE = Prepared(select(account_numbers).where(account_numbers.c.e164 == bindparam("e164")))
 _BLOCKS = Prepared(
@@ -92,9 +96,12 @@ class SqlBillingRepository:
 
     # -- settings -----------------------------------------------------------------------
 
+    def settings_read(self, account_sid: str, lock: bool = False) -> Read:
+        locking = lock and self.conn.dialect.name == "postgresql"
+        return Read(_SETTINGS_FOR_UPDATE if locking else _SETTINGS, {"sid": account_sid})
+
     def settings(self, account_sid: str, lock: bool = False) -> BillingSettings | None:
-        query = _SETTINGS_FOR_UPDATE if lock and self.conn.dialect.name == "postgresql" else _SETTINGS
-        row = query.one_or_none(self.conn, {"sid": account_sid})
+        row = self.settings_read(account_sid, lock).one_or_none(self.conn)
         return _settings(row) if row else None
 
     def save_settings(self, account_sid: str, settings: BillingSettings) -> None:
@@ -154,16 +161,19 @@ class SqlBillingRepository:
 
     # -- calls --------------------------------------------------------------------------
 
+    def call_read(self, account_sid: str, call_id: str, lock: bool = False) -> Read:
+        locking = lock and self.conn.dialect.name == "postgresql"
+        return Read(_CALL_FOR_UPDATE if locking else _CALL, {"sid": account_sid, "call_id": call_id})
+
     def call(self, account_sid: str, call_id: str, lock: bool = False) -> CallRow | None:
-        query = _CALL_FOR_UPDATE if lock and self.conn.dialect.name == "postgresql" else _CALL
-        row = query.one_or_none(self.conn, {"sid": account_sid, "call_id": call_id})
+        row = self.call_read(account_sid, call_id, lock).one_or_none(self.conn)
         return _call(row) if row else None
 
     def add_call(self, call: CallRow) -> None:
         _INSERT_CALL.run(self.conn, {name: getattr(call, name) for name in _CALL_COLUMNS})
 
     def update_call(self, call: CallRow) -> None:
-        params = {f"v_{name}": getattr(call, name) for name in _CALL_COLUMNS if name not in ("account_sid", "call_id")}
+        params = {f"v_{name}": getattr(call, name) for name in _CALL_PROGRESS}
         _UPDATE_CALL.run(self.conn, {"key_sid": call.account_sid, "key_call_id": call.call_id, **params})
 
     def calls_of(self, account_sid: str, limit: int, before: datetime | None = None) -> list[CallRow]:
@@ -179,8 +189,11 @@ class SqlBillingRepository:
 
     # -- lines and blocks ---------------------------------------------------------------
 
+    def line_read(self, e164: str) -> Read:
+        return Read(_LINE, {"e164": e164})
+
     def line(self, e164: str) -> LineRow | None:
-        row = _LINE.one_or_none(self.conn, {"e164": e164})
+        row = self.line_read(e164).one_or_none(self.conn)
         return LineRow(row.e164, row.account_sid, bool(row.international_calling), row.created_at) if row else None
 
     def lines_of(self, account_sid: str) -> list[LineRow]:
@@ -216,8 +229,11 @@ class SqlBillingRepository:
             delete(number_members).where(number_members.c.e164 == e164, number_members.c.key_sid == key_sid)
         )
 
+    def blocks_read(self, account_sid: str) -> Read:
+        return Read(_BLOCKS, {"sid": account_sid})
+
     def blocks(self, account_sid: str) -> list[tuple[str, str]]:
-        return [(r.kind, r.value) for r in _BLOCKS.rows(self.conn, {"sid": account_sid})]
+        return [(r.kind, r.value) for r in self.blocks_read(account_sid).rows(self.conn)]
 
     def add_block(self, account_sid: str, kind: str, value: str, now: datetime) -> None:
         if (kind, value) not in self.blocks(account_sid):

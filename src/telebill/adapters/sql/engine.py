@@ -2,16 +2,19 @@
 
 SQLite is the embedded default: WAL journal, a busy timeout so a second writer waits
 instead of failing, foreign keys switched on (SQLite leaves them off by default), and one
-writer at a time. PostgreSQL runs READ COMMITTED with row locks where money moves.
+writer at a time. PostgreSQL runs READ COMMITTED with row locks where money moves; a
+pooled connection is checked with a ping only when it has been idle for a while.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 from telebill.adapters.sql.prepared import flush_before_execute
 
@@ -25,9 +28,39 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    engine = create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
     event.listen(engine, "before_cursor_execute", flush_before_execute)
+    _ping_after_idle(engine)
     return engine
+
+
+IDLE_BEFORE_PING_S: Final = 2.0
+_RETURNED_AT = "telebill.returned_at"
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Ping a pooled connection at checkout only if it sat unused for IDLE_BEFORE_PING_S.
+    A ping at every checkout (`pool_pre_ping`) is a round trip per transaction, which on
+    the charging path costs as much as a read. A connection lost while it was busy (a
+    restart within that window) fails one transaction; SQLAlchemy then discards the whole
+    pool, so the next ones connect afresh."""
+    dialect = engine.dialect
+
+    def fresh(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    def checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_RETURNED_AT, 0.0) < IDLE_BEFORE_PING_S:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except dialect.loaded_dbapi.Error as exc:
+            # the pool drops this connection and checks out another (a new one if need be)
+            raise DisconnectionError(str(exc)) from exc
+
+    event.listen(engine, "connect", fresh)
+    event.listen(engine, "checkin", fresh)
+    event.listen(engine, "checkout", checkout)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, and_, bindparam, case, func, insert, literal_column, select, text, update
 
-from telebill.adapters.sql.billing_tables import ledger_accounts, postings, transfers
-from telebill.adapters.sql.prepared import Prepared
+from telebill.adapters.sql.billing_tables import calls, ledger_accounts, postings, transfers
+from telebill.adapters.sql.prepared import Prepared, Read
 from telebill.domain.ledger import AccountKind, Balance, Leg, TransferKind
 from telebill.service.ports import LedgerAccountRow, TransferRow
 
@@ -49,6 +49,14 @@ _HOLD = Prepared(
     select(transfers, _settlement.c.id.label("settled_by"))
     .outerjoin(_settlement, _settlement.c.pending_id == transfers.c.id)
     .where(transfers.c.id == bindparam("transfer_id"))
+)
+# a call's open hold, found from the call (a step's reads can then go ahead together)
+_HOLD_OF_CALL = Prepared(
+    select(transfers, _settlement.c.id.label("settled_by"))
+    .select_from(calls)
+    .join(transfers, transfers.c.id == calls.c.hold_transfer_id)
+    .outerjoin(_settlement, _settlement.c.pending_id == transfers.c.id)
+    .where(calls.c.account_sid == bindparam("sid"), calls.c.call_id == bindparam("call_id"))
 )
 _TRANSFER_KEYS = [c.key for c in transfers.columns if c.key != "id"]
 _INSERT_TRANSFER = Prepared(insert(transfers).returning(transfers.c.id), _TRANSFER_KEYS)
@@ -173,14 +181,22 @@ class SqlLedgerRepository:
         assert new_id is not None
         return int(new_id)
 
-    def lock(self, account_ids: Iterable[int]) -> dict[int, LedgerAccountRow]:
+    def lock_read(self, account_ids: Iterable[int]) -> Read:
+        """The read that locks one or two accounts (`lock`)."""
         ids = sorted(set(account_ids))
         for_update = self.conn.dialect.name == "postgresql"
         if len(ids) == 1:
-            rows = (_LOCK_ONE_FOR_UPDATE if for_update else _LOCK_ONE).rows(self.conn, {"a": ids[0]})
-        elif len(ids) == 2:
-            rows = (_LOCK_TWO_FOR_UPDATE if for_update else _LOCK_TWO).rows(self.conn, {"a": ids[0], "b": ids[1]})
+            return Read(_LOCK_ONE_FOR_UPDATE if for_update else _LOCK_ONE, {"a": ids[0]})
+        if len(ids) == 2:
+            return Read(_LOCK_TWO_FOR_UPDATE if for_update else _LOCK_TWO, {"a": ids[0], "b": ids[1]})
+        raise ValueError("lock_read takes one or two accounts")
+
+    def lock(self, account_ids: Iterable[int]) -> dict[int, LedgerAccountRow]:
+        ids = sorted(set(account_ids))
+        if len(ids) in (1, 2):
+            rows = self.lock_read(ids).rows(self.conn)
         else:
+            for_update = self.conn.dialect.name == "postgresql"
             rows = list(self.conn.execute(_LOCK_FOR_UPDATE if for_update else _LOCK, {"ids": ids}))
         return {int(r.id): _account(r) for r in rows}
 
@@ -219,6 +235,14 @@ class SqlLedgerRepository:
     def settlement_of(self, pending_id: int) -> TransferRow | None:
         row = _SETTLEMENT.one_or_none(self.conn, {"pending_id": pending_id})
         return _transfer(row) if row else None
+
+    def hold_of_call_read(self, account_sid: str, call_id: str) -> Read:
+        """The call's hold (if it has one), read from the call; its rows answer `hold` too."""
+
+        def answers(rows: list[Any]) -> tuple[Prepared, dict[str, Any]] | None:
+            return (_HOLD, {"transfer_id": int(rows[0].id)}) if rows else None
+
+        return Read(_HOLD_OF_CALL, {"sid": account_sid, "call_id": call_id}, answers)
 
     def hold(self, transfer_id: int) -> tuple[TransferRow, bool] | None:
         row = _HOLD.one_or_none(self.conn, {"transfer_id": transfer_id})

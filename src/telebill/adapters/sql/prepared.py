@@ -12,17 +12,24 @@ still turns lost races into RetryableConflict.
 On PostgreSQL a unit of work may defer its writes (`defer_writes`): statements that return
 nothing are queued and sent together, in one pipelined round trip with the COMMIT, or before
 the next statement that reads (so every read still sees the transaction's own writes). Row
-locks taken by those writes are then held for one round trip instead of several.
+locks taken by those writes are then held for one round trip instead of several. Queued
+writes to distinct tables go as one statement (data-modifying WITH clauses), since the
+driver's cost per statement outweighs the server's cost of running a small write.
+
+A step that knows which rows it is about to read can fetch them ahead (`prefetch`): the reads
+go in one pipelined round trip, in the order given (so row locks are taken in that order), and
+the rows are kept for the first identical read of the transaction, until its first write.
 """
 
 from __future__ import annotations
 
+import re
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Select
+from sqlalchemy import Connection, Select, TableClause
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -30,6 +37,7 @@ from sqlalchemy.sql.expression import ClauseElement
 
 Processor = Callable[[Any], Any] | None
 _DEFERRED = "telebill.deferred_writes"
+_PREFETCHED = "telebill.prefetched_reads"
 
 
 @dataclass(slots=True)
@@ -40,6 +48,8 @@ class _Compiled:
     binds: tuple[Processor, ...]
     columns: list[Any]
     row: Callable[..., Any] | None
+    table: str | None  # the table an INSERT, UPDATE or DELETE writes
+    cursor: Callable[[Any], Any] | None  # a cursor class for the driver's connection, if not its default
     # result processors depend on the driver's column type codes: built at the first execution
     results: tuple[Processor, ...] | None = None
 
@@ -53,12 +63,12 @@ class Prepared:
     def __init__(self, statement: ClauseElement, column_keys: Sequence[str] | None = None) -> None:
         self._statement = statement
         self._column_keys = list(column_keys) if column_keys is not None else None
-        self._by_dialect: dict[str, _Compiled] = {}
+        self._by_dialect: dict[tuple[str, str], _Compiled] = {}
 
     def _compiled(self, dialect: Dialect) -> _Compiled:
-        found = self._by_dialect.get(dialect.name)
+        found = self._by_dialect.get((dialect.name, dialect.driver))
         if found is None:
-            found = self._by_dialect[dialect.name] = self._compile(dialect)
+            found = self._by_dialect[(dialect.name, dialect.driver)] = self._compile(dialect)
         return found
 
     def _compile(self, dialect: Dialect) -> _Compiled:
@@ -69,7 +79,17 @@ class Prepared:
         columns = _result_columns(self._statement)
         # no renaming: a statement whose column keys are not valid field names fails here, at once
         row = namedtuple("Row", [c.key for c in columns]) if columns else None
-        return _Compiled(compiled.string, names, positional, binds, columns, row)
+        target = getattr(self._statement, "table", None)
+        table = target.name if isinstance(target, TableClause) else None
+        sql, cursor = compiled.string, None
+        if dialect.driver == "psycopg" and not positional:
+            sql, names = _numbered(sql, names)
+            positional = True
+            binds = tuple(compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
+            from psycopg import RawCursor  # the driver is there: the dialect loaded it
+
+            cursor = RawCursor
+        return _Compiled(sql, names, positional, binds, columns, row, table, cursor)
 
     def _args(self, c: _Compiled, params: Mapping[str, Any]) -> Any:
         values = [p(params[n]) if p is not None else params[n] for n, p in zip(c.names, c.binds, strict=True)]
@@ -83,12 +103,18 @@ class Prepared:
         deferred = conn.info.get(_DEFERRED)
         if deferred is not None:
             if c.row is None:
-                deferred.append((c.sql, args, False))
+                deferred.append((c, args, False))
+                conn.info.pop(_PREFETCHED, None)  # what was read ahead may be stale from now on
                 return []
+            prefetched = conn.info.get(_PREFETCHED)
+            if prefetched:
+                hit: list[Any] | None = prefetched.pop(_key(c, args), None)
+                if hit is not None:
+                    return hit
             if flush:
                 flush_writes(conn)
         dbapi = conn.connection.dbapi_connection
-        cursor = dbapi.cursor()  # type: ignore[union-attr]
+        cursor = _cursor(c, dbapi)
         try:
             if deferred is not None and dbapi.info.transaction_status == _IDLE:  # type: ignore[union-attr]
                 # the transaction's first statement: its BEGIN goes in the same round trip
@@ -97,21 +123,11 @@ class Prepared:
             else:
                 cursor.execute(c.sql, args)
             raw = cursor.fetchall() if c.row is not None else []
-            if raw and c.results is None:
-                c.results = tuple(
-                    col.type.dialect_impl(conn.dialect).result_processor(conn.dialect, d[1])
-                    for col, d in zip(c.columns, cursor.description, strict=True)
-                )
+            return _materialized(c, conn.dialect, cursor, raw)
         except conn.dialect.loaded_dbapi.Error as exc:
             raise DBAPIError.instance(c.sql, args, exc, conn.dialect.loaded_dbapi.Error) from exc
         finally:
             cursor.close()
-        if not raw:
-            return []
-        make, procs = c.row, c.results
-        assert make is not None
-        assert procs is not None
-        return [make(*(v if p is None else p(v) for p, v in zip(procs, r, strict=True))) for r in raw]
 
     def one_or_none(self, conn: Connection, params: Mapping[str, Any]) -> Any:
         found = self.rows(conn, params)
@@ -125,9 +141,10 @@ class Prepared:
         args = [self._args(c, p) for p in many]
         deferred = conn.info.get(_DEFERRED)
         if deferred is not None:
-            deferred.append((c.sql, args, True))
+            deferred.append((c, args, True))
+            conn.info.pop(_PREFETCHED, None)
             return
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor = _cursor(c, conn.connection.dbapi_connection)
         try:
             cursor.executemany(c.sql, args)
         except conn.dialect.loaded_dbapi.Error as exc:
@@ -136,12 +153,99 @@ class Prepared:
             cursor.close()
 
 
+def _cursor(c: _Compiled, dbapi: Any) -> Any:
+    return dbapi.cursor() if c.cursor is None else c.cursor(dbapi)
+
+
+def _numbered(sql: str, names: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    """Named placeholders (%(name)s) as PostgreSQL's own ($1, $2, ...), and the names in
+    their order. psycopg's raw cursor then sends the text as it is: its usual cursor parses
+    the text at every execution, and longer statements (the combined writes below) miss the
+    cache of parsed texts it keeps."""
+    order: dict[str, int] = {}
+
+    def number(m: re.Match[str]) -> str:
+        return f"${order.setdefault(m.group(1), len(order) + 1)}"
+
+    numbered = _PLACEHOLDER.sub(number, sql).replace("%%", "%")
+    assert set(order) <= set(names), "a placeholder that is not a bind parameter"
+    return numbered, tuple(order)
+
+
+def _materialized(c: _Compiled, dialect: Dialect, cursor: Any, raw: Sequence[Any]) -> list[Any]:
+    if not raw:
+        return []
+    if c.results is None:
+        c.results = tuple(
+            col.type.dialect_impl(dialect).result_processor(dialect, d[1])
+            for col, d in zip(c.columns, cursor.description, strict=True)
+        )
+    make, procs = c.row, c.results
+    assert make is not None
+    return [make(*(v if p is None else p(v) for p, v in zip(procs, r, strict=True))) for r in raw]
+
+
+def _key(c: _Compiled, args: Any) -> Hashable:
+    return (id(c), tuple(args.values()) if isinstance(args, dict) else tuple(args))
+
+
 _IDLE = 0  # psycopg's TransactionStatus.IDLE: no transaction open on the connection
+
+
+@dataclass(frozen=True, slots=True)
+class Read:
+    """A read to make ahead. `answers`: the same rows also answer another read, named from
+    them (a call's hold, read by joining the call, answers the read of that hold by its id)."""
+
+    statement: Prepared
+    params: Mapping[str, Any]
+    answers: Callable[[list[Any]], tuple[Prepared, Mapping[str, Any]] | None] | None = None
+
+    def rows(self, conn: Connection) -> list[Any]:
+        return self.statement.rows(conn, self.params)
+
+    def one_or_none(self, conn: Connection) -> Any:
+        return self.statement.one_or_none(conn, self.params)
+
+
+def prefetch(conn: Connection, reads: Sequence[Read]) -> None:
+    """Make these reads now, in one round trip and in this order, and keep their rows for the
+    transaction's first identical reads. Only with deferred writes (a database server), and
+    only before the transaction has written anything; elsewhere each read runs when made."""
+    deferred = conn.info.get(_DEFERRED)
+    if deferred is None or deferred or not reads:
+        return
+    dialect = conn.dialect
+    planned = [(r, r.statement._compiled(dialect)) for r in reads]
+    planned_args = [r.statement._args(c, r.params) for r, c in planned]
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    cursors: list[Any] = []
+    try:
+        with dbapi.pipeline():
+            for (_, c), args in zip(planned, planned_args, strict=True):
+                cursors.append(_cursor(c, dbapi))
+                cursors[-1].execute(c.sql, args)
+        kept: dict[Hashable, list[Any]] = {}
+        for (r, c), args, cursor in zip(planned, planned_args, cursors, strict=True):
+            rows = _materialized(c, dialect, cursor, cursor.fetchall())
+            kept[_key(c, args)] = rows
+            other = r.answers(rows) if r.answers is not None else None
+            if other is not None:
+                oc = other[0]._compiled(dialect)
+                kept[_key(oc, other[0]._args(oc, other[1]))] = rows
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(planned[0][1].sql, None, exc, dialect.loaded_dbapi.Error) from exc
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    conn.info[_PREFETCHED] = kept
 
 
 def defer_writes(conn: Connection, enabled: bool) -> None:
     """Queue this connection's result-less prepared statements until a read or the commit
     (PostgreSQL with psycopg only: the queue is sent in pipeline mode)."""
+    conn.info.pop(_PREFETCHED, None)
     if enabled:
         conn.info[_DEFERRED] = []
     else:
@@ -153,15 +257,15 @@ def flush_writes(conn: Connection, commit: bool = False) -> None:
     queued = conn.info.get(_DEFERRED)
     if not queued and not commit:
         return
-    statements = list(queued or ())
+    statements = _combined(list(queued or ()))
     if queued:
         queued.clear()
     dbapi = conn.connection.dbapi_connection
     assert dbapi is not None
     try:
         with dbapi.pipeline():
-            cursor = dbapi.cursor()
-            for sql, args, many in statements:
+            for c, sql, args, many in statements:
+                cursor = _cursor(c, dbapi)
                 if many:
                     cursor.executemany(sql, args)
                 else:
@@ -169,13 +273,61 @@ def flush_writes(conn: Connection, commit: bool = False) -> None:
             if commit:
                 dbapi.commit()
     except conn.dialect.loaded_dbapi.Error as exc:
-        sql = statements[-1][0] if statements else "COMMIT"
+        sql = statements[-1][1] if statements else "COMMIT"
         raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+
+
+_PLACEHOLDER = re.compile(r"%\(([^)]+)\)s")
+_NUMBER = re.compile(r"\$(\d+)")
+_WITH_SQL: dict[tuple[int, ...], tuple[str, list[_Compiled]]] = {}
+
+
+def _combined(queue: list[tuple[_Compiled, Any, bool]]) -> list[tuple[_Compiled, str, Any, bool]]:
+    """The queue as few statements: consecutive single writes to distinct tables become one
+    statement, all but the last as WITH clauses. Two writes to one table stay apart, as the
+    parts of one statement do not see each other's changes."""
+    out: list[tuple[_Compiled, str, Any, bool]] = []
+    group: list[tuple[_Compiled, Any]] = []
+
+    def close() -> None:
+        if len(group) == 1:
+            out.append((group[0][0], group[0][0].sql, group[0][1], False))
+        elif group:
+            out.append(_with_statement(group))
+        group.clear()
+
+    for c, args, many in queue:
+        if many or c.cursor is None or c.table is None:
+            close()
+            out.append((c, c.sql, args, many))
+            continue
+        if any(g.table == c.table for g, _ in group):
+            close()
+        group.append((c, args))
+    close()
+    return out
+
+
+def _with_statement(group: list[tuple[_Compiled, Any]]) -> tuple[_Compiled, str, Any, bool]:
+    shape = tuple(id(c) for c, _ in group)
+    found = _WITH_SQL.get(shape)
+    if found is None:
+        parts, offset = [], 0
+        for c, _ in group:
+            parts.append(_NUMBER.sub(lambda m, o=offset: f"${int(m.group(1)) + o}", c.sql))  # type: ignore[misc]
+            offset += len(c.names)
+        clauses = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts[:-1]))
+        # the compiled statements are kept with their text: the ids in the shape stay theirs
+        found = _WITH_SQL[shape] = (f"WITH {clauses} {parts[-1]}", [c for c, _ in group])
+    args = tuple(value for _, a in group for value in a)
+    return group[-1][0], found[0], args, False
 
 
 def flush_before_execute(conn: Connection, *_: Any) -> None:
     """Engine hook (`before_cursor_execute`): a statement run through SQLAlchemy, Core or
-    driver SQL, first sends the queued writes."""
+    driver SQL, first sends the queued writes; what was read ahead is dropped, as that
+    statement may change it."""
+    conn.info.pop(_PREFETCHED, None)
     if conn.info.get(_DEFERRED):
         flush_writes(conn)
 

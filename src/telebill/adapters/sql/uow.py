@@ -14,14 +14,17 @@ from telebill.adapters.sql.billing_repository import SqlBillingRepository
 from telebill.adapters.sql.catalog_repository import SqlCatalogRepository
 from telebill.adapters.sql.fx_repository import SqlFxRepository
 from telebill.adapters.sql.ledger_repository import IdBlocks, SqlLedgerRepository
-from telebill.adapters.sql.prepared import defer_writes, flush_writes
+from telebill.adapters.sql.prepared import Read, defer_writes, flush_writes, prefetch
 from telebill.domain.errors import RetryableConflict
+from telebill.service.ports import StepReads
 
 
 class SqlUnitOfWork:
     """On SQLite, units of work of one process also queue on a lock of their own: SQLite's
     busy handler retries a locked database with growing sleeps, which turns contention
-    between threads into second-long waits; a lock hands the database over in order."""
+    between threads into second-long waits; a lock hands the database over in order. As
+    they run one at a time, they also share one connection: checking a connection out of
+    the pool and back in cost more than most charging steps' statements (ADR 10)."""
 
     catalog: SqlCatalogRepository
     accounts: SqlAccountRepository
@@ -30,24 +33,29 @@ class SqlUnitOfWork:
     billing: SqlBillingRepository
 
     def __init__(
-        self, engine: Engine, writer_lock: threading.RLock | None = None, transfer_ids: IdBlocks | None = None
+        self,
+        engine: Engine,
+        writer_lock: threading.RLock | None = None,
+        transfer_ids: IdBlocks | None = None,
+        shared: SharedConnection | None = None,
     ) -> None:
         self._engine = engine
         self._conn: Connection | None = None
         self._writer_lock = writer_lock
         self._transfer_ids = transfer_ids
+        self._shared = shared
 
     def __enter__(self) -> Self:
         if self._writer_lock is not None:
             self._writer_lock.acquire()
         try:
-            self._conn = self._engine.connect()
-            try:
-                self._conn.begin()
-            except BaseException:
-                self._conn.close()
-                raise
+            self._conn = self._shared.get() if self._shared is not None else self._engine.connect()
+            if self._shared is not None and self._conn.in_transaction():
+                raise RuntimeError("a unit of work is already open on this thread")
+            self._conn.begin()
         except BaseException:
+            if self._conn is not None and self._shared is None:
+                self._conn.close()
             self._conn = None
             if self._writer_lock is not None:
                 self._writer_lock.release()
@@ -69,18 +77,46 @@ class SqlUnitOfWork:
     ) -> None:
         assert self._conn is not None
         try:
-            defer_writes(self._conn, False)
+            if not self._conn.invalidated:  # its info would need a live connection
+                defer_writes(self._conn, False)
             if self._conn.in_transaction():
                 self._conn.rollback()
         finally:
-            self._conn.close()
-            self._conn = None
-            if self._writer_lock is not None:
-                self._writer_lock.release()
+            self._release()
         if isinstance(exc, DBAPIError):
             translated = _retryable(exc)
             if translated is not exc:
                 raise translated from exc
+
+    def _release(self) -> None:
+        assert self._conn is not None
+        try:
+            if self._shared is None:
+                self._conn.close()
+            elif self._conn.invalidated:
+                self._shared.discard()
+        finally:
+            self._conn = None
+            if self._writer_lock is not None:
+                self._writer_lock.release()
+
+    def read_ahead(self, reads: StepReads) -> None:
+        """On a database server, the step's reads in one round trip (prepared.py); embedded,
+        each read is a function call and runs when made."""
+        assert self._conn is not None
+        if self._transfer_ids is None:
+            return
+        planned: list[Read] = [self.billing.call_read(reads.account_sid, reads.call_id, lock=True)]
+        if reads.hold_of_call:
+            planned.append(self.ledger.hold_of_call_read(reads.account_sid, reads.call_id))
+        if reads.line_e164 is not None:
+            planned.append(self.billing.line_read(reads.line_e164))
+        if reads.blocks:
+            planned.append(self.billing.blocks_read(reads.account_sid))
+        planned.append(self.billing.settings_read(reads.account_sid, lock=True))
+        if reads.ledger_account_id is not None:
+            planned.append(self.ledger.lock_read([reads.ledger_account_id]))
+        prefetch(self._conn, planned)
 
     def commit(self) -> None:
         assert self._conn is not None
@@ -103,14 +139,39 @@ def _retryable(exc: DBAPIError) -> Exception:
     return exc
 
 
+class SharedConnection:
+    """The one connection of the units of work of a process on SQLite, used under their lock."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    def get(self) -> Connection:
+        if self._conn is None or self._conn.closed:
+            self._conn = self._engine.connect()
+        return self._conn
+
+    def discard(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
 class SqlUnitOfWorkFactory:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         embedded = engine.dialect.name == "sqlite"
         self._writer_lock = threading.RLock() if embedded else None
+        self._shared = SharedConnection(engine) if embedded else None
         # deferred writes and ids taken in blocks need psycopg 3 (pipeline mode) on PostgreSQL
         pipelined = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
         self._transfer_ids = IdBlocks() if pipelined else None
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self._writer_lock, self._transfer_ids)
+        return SqlUnitOfWork(self.engine, self._writer_lock, self._transfer_ids, self._shared)
+
+    def close(self) -> None:
+        """Give back the shared connection (SQLite); the engine's pool can then be disposed."""
+        if self._shared is not None and self._writer_lock is not None:
+            with self._writer_lock:
+                self._shared.discard()

@@ -87,14 +87,12 @@ def _field(loc: object) -> str:
     return ".".join(str(p) for p in parts if p not in ("query", "path", "body", "header"))
 
 
-CHARGING_THREADS = 4  # worker threads for charging steps against a database server (ADR 10)
-
-
 def create_app(container: Container | None = None, json_logs: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.container = container or bootstrap()
-        app.state.charging_threads = anyio.CapacityLimiter(CHARGING_THREADS)
+        threads = app.state.container.settings.charging_threads
+        app.state.charging_threads = anyio.CapacityLimiter(threads) if threads else None
         try:
             yield
         finally:

@@ -77,12 +77,12 @@ async def _caller_account(request: Request) -> Account:
 async def _charging_step(request: Request, step: Callable[[], T]) -> T:
     """Run a charging step. With an embedded database (SQLite) a step is CPU work only and
     runs on the event loop: requests are served in arrival order with no thread hand-off and
-    no contention for the interpreter between threads. With a database server the step waits
-    on round trips, so it runs on a worker thread while other requests proceed; a few threads
-    are enough to overlap the waits, more only contend for the interpreter (ADR 10)."""
-    if container_of(request).embedded_database:
-        return step()
+    no contention for the interpreter between threads. With a database server the same holds
+    unless worker threads are configured (`charging_threads`): then a step runs on one of them
+    and its round trips overlap other requests' work (ADR 10)."""
     limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "charging_threads", None)
+    if limiter is None or container_of(request).embedded_database:
+        return step()
     return await anyio.to_thread.run_sync(step, limiter=limiter)
 
 

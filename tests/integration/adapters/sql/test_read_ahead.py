@@ -1,0 +1,75 @@
+"""Reads made ahead of a charging step, and writes held back until the next read or the
+commit, on the database under test (PostgreSQL queues and pipelines; SQLite runs each
+statement when made, and must give the same answers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from telebill.adapters.sql.uow import SqlUnitOfWorkFactory
+from telebill.bootstrap import Container
+from telebill.domain.ledger import AccountKind, Balance
+from telebill.service.ports import StepReads
+
+
+@pytest.fixture
+def uow(container: Container) -> SqlUnitOfWorkFactory:
+    return SqlUnitOfWorkFactory(container.engine)
+
+
+@pytest.fixture
+def account_id(uow: SqlUnitOfWorkFactory) -> int:
+    with uow() as u:
+        new = u.ledger.create_account("platform:revenue:voice:USD", AccountKind.REVENUE, "USD", None)
+        u.commit()
+    return new
+
+
+@pytest.fixture
+def executions(container: Container, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements sent through psycopg's raw cursor (the charging path's), in order."""
+    sent: list[str] = []
+    if container.engine.dialect.name == "postgresql":
+        import psycopg
+
+        real = psycopg.RawCursor.execute
+
+        def execute(self, query, params=None, **kw):  # type: ignore[no-untyped-def]
+            sent.append(str(query))
+            return real(self, query, params, **kw)
+
+        monkeypatch.setattr(psycopg.RawCursor, "execute", execute)
+    return sent
+
+
+def test_a_row_read_ahead_answers_the_step_s_read_without_sending_it_again(
+    uow: SqlUnitOfWorkFactory, account_id: int, executions: list[str], container: Container
+) -> None:
+    with uow() as u:
+        u.read_ahead(StepReads("AC1", "call-1", ledger_account_id=account_id))
+        ahead = len(executions)
+        assert u.ledger.lock([account_id])[account_id].balance == Balance()
+        assert u.billing.call("AC1", "call-1", lock=True) is None
+        assert u.billing.settings("AC1", lock=True) is None
+        if container.engine.dialect.name == "postgresql":
+            assert ahead == 3
+            assert len(executions) == 3
+
+
+def test_a_row_read_ahead_is_read_again_once_the_step_has_written(uow: SqlUnitOfWorkFactory, account_id: int) -> None:
+    with uow() as u:
+        u.read_ahead(StepReads("AC1", "call-1", ledger_account_id=account_id))
+        u.ledger.add_to_balances({account_id: Balance(credits_posted=250)})
+        assert u.ledger.lock([account_id])[account_id].balance == Balance(credits_posted=250)
+        u.commit()
+    with uow() as u:
+        assert u.ledger.lock([account_id])[account_id].balance == Balance(credits_posted=250)
+
+
+def test_writes_held_back_are_dropped_with_a_step_that_does_not_commit(
+    uow: SqlUnitOfWorkFactory, account_id: int
+) -> None:
+    with uow() as u:
+        u.ledger.add_to_balances({account_id: Balance(credits_posted=250)})
+    with uow() as u:
+        assert u.ledger.lock([account_id])[account_id].balance == Balance()
