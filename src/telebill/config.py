@@ -27,11 +27,11 @@ class Settings(BaseSettings):
     # Real-time charging: seconds reserved per interval, and how long an unsettled hold lives.
     charging_interval_s: int = 60
     hold_timeout_s: int = 4 * 3600 + 600
-    # Worker threads for charging steps against a database server. 0: each step runs on the
-    # server's event loop, one at a time; fastest with the database on the same host, where a
-    # round trip is shorter than handing the step to a thread and back (ADR 10). Across a
-    # network, threads let one step's round trips overlap another's work.
-    charging_threads: int = Field(default=0, ge=0, le=64)
+    # Worker threads for charging steps against a database server: one step's round trips
+    # overlap another's work. 0: each step runs on the server's event loop, one at a time,
+    # with no hand-off to a thread and back; better when the database answers at once (same
+    # host, spare cores), worse when its answers wait (ADR 10). SQLite always runs on the loop.
+    charging_threads: int = Field(default=4, ge=0, le=64)
     # Accounts in these currencies need a billing address or VAT number to add funds.
     billing_identity_currencies: frozenset[str] = frozenset({"USD", "EUR"})
 

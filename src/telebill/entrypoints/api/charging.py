@@ -77,9 +77,9 @@ async def _caller_account(request: Request) -> Account:
 async def _charging_step(request: Request, step: Callable[[], T]) -> T:
     """Run a charging step. With an embedded database (SQLite) a step is CPU work only and
     runs on the event loop: requests are served in arrival order with no thread hand-off and
-    no contention for the interpreter between threads. With a database server the same holds
-    unless worker threads are configured (`charging_threads`): then a step runs on one of them
-    and its round trips overlap other requests' work (ADR 10)."""
+    no contention for the interpreter between threads. With a database server a step runs on
+    one of `charging_threads` worker threads, so that its round trips overlap other requests'
+    work; with none configured (0) it runs on the event loop as well (ADR 10)."""
     limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "charging_threads", None)
     if limiter is None or container_of(request).embedded_database:
         return step()
