@@ -24,7 +24,6 @@ from telebill.domain.errors import (
     IdempotencyConflict,
     InvalidInput,
     NotFound,
-    RetryableConflict,
     TelebillError,
 )
 from telebill.domain.ledger import AccountKind, TransferKind
@@ -32,13 +31,13 @@ from telebill.domain.prepaid import BillingSettings, NegativePolicy
 from telebill.service.call_admission import CallRequest, admit, line_e164_of, suspended
 from telebill.service.call_tariff import sms_micros, tariff_of
 from telebill.service.credits import balance_events, settings_of
+from telebill.service.hold_expiry import expire_holds, retried
 from telebill.service.ledger import Floor, Ledger, customer_credit_code
-from telebill.service.ports import CallRow, Clock, StepReads, TransferRow, UnitOfWork, UnitOfWorkFactory
+from telebill.service.ports import CallRow, Clock, StepReads, UnitOfWork, UnitOfWorkFactory
 from telebill.service.pricing import PricingService
 
 T = TypeVar("T")
 MAX_CALL_S = 4 * 3600
-_RETRIES = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +87,9 @@ class ChargingService:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _retrying(self, step: Callable[[], T]) -> T:
-        for _ in range(_RETRIES - 1):
-            try:
-                return step()
-            except RetryableConflict:
-                continue
-        return step()
+    @staticmethod
+    def _retrying(step: Callable[[], T]) -> T:
+        return retried(step)
 
     def _ledger(self, uow: UnitOfWork, now: datetime) -> Ledger:
         return Ledger(uow.ledger, now, self._account_ids, self._account_currencies)
@@ -410,31 +405,8 @@ class ChargingService:
             return uow.billing.calls_of(account.sid, limit, before)
 
     def expire_holds(self, limit: int = 500) -> int:
-        """Release holds that outlived their timeout (a call whose end never came), each in a
-        transaction of its own: a batch would keep the revenue row locked from its first
-        release to its commit, across the customers' row locks of the others."""
-        now = self._clock.now()
-        with self._uow() as uow:
-            expired = uow.ledger.expired_holds(now, limit)
-        released = 0
-        for hold in expired:
-            released += self._retrying(lambda hold=hold: self._expire(hold, now))  # type: ignore[misc]
-        return released
-
-    def _expire(self, hold: TransferRow, now: datetime) -> int:
-        with self._uow() as uow:
-            ledger = self._ledger(uow, now)
-            # the customer's row first, as a charging step locks it (then the revenue row)
-            ledger.lock([hold.debit_account_id])
-            state = ledger.hold(hold.id)
-            if state is None or state[1]:  # settled meanwhile by the call's own end
-                return 0
-            ledger.transfer(
-                f"expire:{hold.id}", TransferKind.EXPIRE_PENDING, hold.debit_account_id, hold.credit_account_id,
-                0, hold.currency, f"expired {hold.reference}", pending_id=hold.id,
-            )  # fmt: skip
-            uow.commit()
-        return 1
+        """Release holds that outlived their timeout (hold_expiry.py)."""
+        return expire_holds(self._uow, self._clock.now(), limit, self._account_ids, self._account_currencies)
 
 
 def _refused(call: CallRow, refusal: Refusal) -> CallRow:
