@@ -62,7 +62,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from run import HEADER, row  # the catalog bench's deck header and table row
 
 from telebill.adapters.cdr_arrow import ArrowCdrRater, CdrMapping
-from telebill.adapters.cdr_files import RatingCounts, rate_cdr_files
+from telebill.adapters.cdr_files import RatingCounts, batch_memory, rate_cdr_files
 from telebill.adapters.clock import FrozenClock
 from telebill.adapters.importers.formats import read_deck
 from telebill.bootstrap import Container, bootstrap
@@ -437,8 +437,10 @@ def telebill_rater(c: Container, cdrs: Path) -> ArrowCdrRater:
 
 
 def telebill_rating(rater: ArrowCdrRater, cdrs: Path, out: Path, rejects: Path) -> RatingCounts:
-    """What `telebill rate-cdrs` does once it has its rater: Parquet in, rated and rejects out."""
-    return rate_cdr_files([cdrs], out, rejects, "parquet", rater, batch_rows=BATCH_ROWS)
+    """What `telebill rate-cdrs` does once it has its rater: Parquet in, rated and rejects out,
+    with the command's memory settings (batch_memory)."""
+    with batch_memory():
+        return rate_cdr_files([cdrs], out, rejects, "parquet", rater, batch_rows=BATCH_ROWS)
 
 
 def parquet_floor(cdrs: Path, out: Path) -> None:

@@ -77,6 +77,10 @@ class PriceSlots:
     max_billed: Int64Array
     divisor: Int64Array  # den, 1 where 0 (slots not charged on integers)
     threshold: Int64Array  # the remainder from which rounding adds one: 1 up, ceil(den / 2) half up, den down
+    b_rounded: Int64Array  # b + divisor - threshold: floor((b_rounded + a * billed) / divisor) is rounded
+    billable: BoolArray  # billed on int64 columns (INTEGER or FREE)
+    priced: BoolArray  # charged by arithmetic (INTEGER or EXACT)
+    outcome: Int8Array  # ChargeOutcome.BLOCKED for a blocked slot, else CHARGED
 
     @classmethod
     def of(cls, slots: Sequence[Slot]) -> PriceSlots:
@@ -110,8 +114,13 @@ class PriceSlots:
         divisor = np.maximum(cols["den"], 1)
         up, half_up = method == _METHOD_CODE[RoundingMethod.UP], method == _METHOD_CODE[RoundingMethod.HALF_UP]
         threshold = np.select([up, half_up], [np.ones_like(divisor), (divisor + 1) // 2], divisor)
+        b_rounded = cols["b"] + divisor - threshold
+        billable = (kind == SlotKind.INTEGER) | (kind == SlotKind.FREE)
+        priced = (kind == SlotKind.INTEGER) | (kind == SlotKind.EXACT)
+        outcome = np.where(kind == SlotKind.BLOCKED, ChargeOutcome.BLOCKED, ChargeOutcome.CHARGED).astype(np.int8)
         return cls(tuple(slots), kind, cols["a"], cols["b"], cols["den"], method, cols["unit"],
-                   cols["initial"], cols["subsequent"], max_billed, divisor, threshold)  # fmt: skip
+                   cols["initial"], cols["subsequent"], max_billed, divisor, threshold,
+                   b_rounded, billable, priced, outcome)  # fmt: skip
 
     def __len__(self) -> int:
         return len(self.slots)
@@ -123,7 +132,8 @@ class PriceSlots:
 
 
 def _integer_params(slot: Slot) -> tuple[int, int, int, int] | None:
-    """(A, B, D, largest B + A * billed that stays in int64 once rounded and scaled), or None."""
+    """(A, B, D, largest B + A * billed that stays in int64 once rounded (adding at most D - 1
+    first) and scaled), or None."""
     t = slot.tariff
     p_num, p_den = decimal_as_ratio(slot.price)
     f_num, f_den = decimal_as_ratio(t.connection_fee)
@@ -136,7 +146,7 @@ def _integer_params(slot: Slot) -> tuple[int, int, int, int] | None:
     unit = 10 ** (CHARGE_DECIMALS - t.rounding.decimals)
     if den >= 2**62 or a > INT64_MAX or b > INT64_MAX:
         return None
-    limit = min(INT64_MAX, (INT64_MAX // unit - 1) * den)
+    limit = min(INT64_MAX - den, (INT64_MAX // unit - 1) * den)
     if b > limit:
         return None
     return a, b, den, limit
@@ -144,35 +154,54 @@ def _integer_params(slot: Slot) -> tuple[int, int, int, int] | None:
 
 def billed_seconds(duration: Int64Array, initial: Int64Array, subsequent: Int64Array) -> Int64Array:
     """`Increments.billed_seconds` per row (durations up to MAX_FAST_DURATION)."""
-    over = np.maximum(duration - initial, 0)
-    billed = initial + (over + subsequent - 1) // subsequent * subsequent
-    return np.where(duration <= 0, 0, billed)
+    return np.where(duration <= 0, 0, _increments(duration, initial, subsequent))
+
+
+def _increments(duration: Int64Array, initial: Int64Array, subsequent: Int64Array) -> Int64Array:
+    """`billed_seconds` of the rows with a positive duration (the others get `initial`)."""
+    over: Int64Array = np.maximum(duration - initial, 0)
+    over += subsequent - 1
+    over //= subsequent
+    over *= subsequent
+    over += initial
+    return over
 
 
 def charge_slots(
-    slots: PriceSlots, slot: Int32Array, duration: Int64Array, answered: BoolArray
+    slots: PriceSlots, slot: Int32Array | Int64Array, duration: Int64Array, answered: BoolArray
 ) -> tuple[Int64Array, Int64Array, Int8Array]:
     """(charge in units of 10**-CHARGE_DECIMALS, billed seconds, ChargeOutcome) per row."""
     at = np.asarray(slot, dtype=np.intp)
-    kind, initial, subsequent = np.take(slots.kind, at), np.take(slots.initial, at), np.take(slots.subsequent, at)
+    every = bool(answered.all())
     long_call = duration > MAX_FAST_DURATION
     any_long = bool(long_call.any())
-    billed = billed_seconds(np.where(long_call, 0, duration) if any_long else duration, initial, subsequent)
-    integer_kind = kind == SlotKind.INTEGER
-    free = kind == SlotKind.FREE
-    billed = np.where(answered & (integer_kind | free), billed, 0)
-    outcome = (kind == SlotKind.BLOCKED).astype(np.int8)  # ChargeOutcome.BLOCKED or CHARGED
-    fits = answered & integer_kind & (billed <= np.take(slots.max_billed, at))
+    billed = _increments(
+        np.where(long_call, 0, duration) if any_long else duration,
+        np.take(slots.initial, at),
+        np.take(slots.subsequent, at),
+    )
+    billable = np.take(slots.billable, at) & (duration > 0)
+    if not every:
+        billable &= answered
+    billed = np.where(billable, billed, 0)
+    outcome = np.take(slots.outcome, at)
+    # Slots not charged on integers have max_billed -1; unanswered calls bill 0 but pay no fee.
+    fits = billed <= np.take(slots.max_billed, at)
+    if not every:
+        fits &= answered
     if any_long:
         fits &= ~long_call
-    num = np.take(slots.b, at) + np.take(slots.a, at) * np.where(fits, billed, 0)
-    den = np.take(slots.divisor, at)
-    q = num // den
-    q += num - q * den >= np.take(slots.threshold, at)
-    charge = np.where(fits, q * np.take(slots.unit, at), 0)
-    exact = answered & ~fits & (integer_kind | (kind == SlotKind.EXACT))
+    # Rows that do not fit may wrap around here: only fitting rows are kept.
+    q = np.take(slots.a, at) * billed
+    q += np.take(slots.b_rounded, at)
+    q //= np.take(slots.divisor, at)
+    q *= np.take(slots.unit, at)
+    charge = np.where(fits, q, 0)
+    exact = np.take(slots.priced, at) & ~fits
+    if not every:
+        exact &= answered
     if any_long:
-        exact |= answered & free & long_call
+        exact |= answered & (np.take(slots.kind, at) == SlotKind.FREE) & long_call
     rows = np.flatnonzero(exact)
     if rows.size:
         _charge_exactly(slots, rows, slot, duration, charge, billed, outcome)
@@ -182,7 +211,7 @@ def charge_slots(
 def _charge_exactly(
     slots: PriceSlots,
     rows: Int64Array,
-    slot: Int32Array,
+    slot: Int32Array | Int64Array,
     duration: Int64Array,
     charge: Int64Array,
     billed: Int64Array,

@@ -104,6 +104,27 @@ def parse_numbers(numbers: DialledNumbers, default_region: int | Int16Array) -> 
     region_of_row = np.broadcast_to(np.asarray(default_region, dtype=np.int16), (n,))
     v = numbers.digits.astype(np.int64, copy=False)
     length = numbers.length.astype(np.int64)
+    if n and numbers.plus.all() and int(length.min()) > 0 and int(length.max()) <= MAX_DIGITS:
+        e164, cc, scalar, error = _international(plan, v, length)  # the usual column: `+` and digits
+    else:
+        e164, cc, scalar, error = _any_numbers(plan, numbers, v, length, region_of_row)
+    too_long = e164 >= POW10[E164_MAX_DIGITS]
+    if too_long.any():
+        error[too_long & ~scalar] = NOT_E164
+    region = np.where((error == OK) & ~scalar, plan.cc_region[cc], NO_REGION).astype(np.int16, copy=False)
+    reasons = list(FIXED_REASONS)
+    rows = np.flatnonzero(scalar)
+    if rows.size:
+        _scalar(plan, numbers, rows, region_of_row[rows], e164, region, error, reasons)
+    e164 = np.where(error == OK, e164, -1)
+    return ParsedNumbers(e164, region, error, tuple(reasons))
+
+
+def _any_numbers(
+    plan: DiallingPlan, numbers: DialledNumbers, v: Int64Array, length: Int64Array, region_of_row: Int16Array
+) -> tuple[Int64Array, Int64Array, BoolArray, Int32Array]:
+    """(E.164 or -1, calling code, for the scalar parser, error code) of every row."""
+    n = len(numbers)
     e164 = np.full(n, -1, dtype=np.int64)
     cc = np.zeros(n, dtype=np.int64)
     error = np.where(length == 0, MISSING, OK).astype(np.int32)
@@ -137,17 +158,7 @@ def parse_numbers(numbers: DialledNumbers, default_region: int | Int16Array) -> 
             got, got_cc, unsure, code = _international(plan, v[rows], length[rows])
             scalar[rows[unsure]] = True
             e164[rows], cc[rows], error[rows] = got, got_cc, code
-
-    too_long = e164 >= POW10[E164_MAX_DIGITS]
-    if too_long.any():
-        error[too_long & ~scalar] = NOT_E164
-    region = np.where((error == OK) & ~scalar, plan.cc_region[cc], NO_REGION).astype(np.int16)
-    reasons = list(FIXED_REASONS)
-    rows = np.flatnonzero(scalar)
-    if rows.size:
-        _scalar(plan, numbers, rows, region_of_row[rows], e164, region, error, reasons)
-    e164 = np.where(error == OK, e164, -1)
-    return ParsedNumbers(e164, region, error, tuple(reasons))
+    return e164, cc, scalar, error
 
 
 def _national(
@@ -173,24 +184,68 @@ def _international(
     plan: DiallingPlan, v: Int64Array, length: Int64Array
 ) -> tuple[Int64Array, Int64Array, BoolArray, Int32Array]:
     """Digits after `+` or `00`: (E.164 or -1, calling code, unsure, error code)."""
-    length = np.maximum(length, 0)  # at most MAX_DIGITS: longer ones go to the scalar parser
-    c3 = v // POW10[np.maximum(length - 3, 0)]  # the first three digits (0xx: a leading zero)
-    code_of, digits_of = _code_tables(plan)
-    has_cc = (length >= 3) & (code_of[c3] > 0)
-    cc = np.where(has_cc, code_of[c3], 0).astype(np.int64)
-    m = length - digits_of[c3]  # digits of the national significant number
-    start = v // POW10[np.maximum(m - 3, 0)] % PREFIX_SPAN
-    live = has_cc & (m >= 2)
-    unsure = live & ((m < PREFIX_DIGITS) | plan.cc_npp_may_match(cc, start, m))
-    possible = live & ~unsure & ((plan.cc_lengths[cc] >> np.maximum(m, 0)) & 1 == 1)
+    t = _international_tables(plan)
+    # at most MAX_DIGITS: longer ones go to the scalar parser
+    length = np.maximum(length, 0)
+    cell = v // t.head_divisor[length] + t.length_base[length]
+    cc = t.cc[cell]
+    start = v // t.start_divisor[cell] % PREFIX_SPAN
+    npp_cell = cc * PREFIX_SPAN + start
+    npp = plan.cc_npp_unsure.ravel()[npp_cell]
+    anchored = np.flatnonzero(plan.cc_npp_anchored.ravel()[npp_cell])
+    if anchored.size:
+        m = t.nsn_length[cell[anchored]]
+        npp[anchored] |= (plan.cc_npp_lengths[cc[anchored]] >> m) & 1 == 1
+    unsure = t.short[cell] | (t.checked[cell] & npp)
+    possible = t.possible[cell] & ~npp
     code = np.zeros(v.size, dtype=np.int32)
     bad = np.flatnonzero(~(possible | unsure))
     if bad.size:
-        b_length, b_cc, b_m = length[bad], has_cc[bad], m[bad]
-        code[bad] = np.select(
-            [b_length <= 2, ~b_cc, b_m < 2, b_m > 17], [TOO_SHORT, BAD_COUNTRY_CODE, TOO_SHORT, TOO_LONG], WRONG_LENGTH
-        )
+        code[bad] = t.error[cell[bad]]
     return np.where(possible, v, -1), cc, unsure, code
+
+
+@dataclass(frozen=True, eq=False)
+class _InternationalTables:
+    """What the first three digits and the digit count of an international number decide,
+    indexed by `length * PREFIX_SPAN + first three digits` (a shorter number: all its digits)."""
+
+    head_divisor: Int64Array  # [length]: 10**(length - 3), 1 below three digits
+    length_base: Int64Array  # [length]: length * PREFIX_SPAN
+    cc: Int64Array  # its calling code, 0 for none
+    nsn_length: Int64Array  # digits after the calling code
+    start_divisor: Int64Array  # 10**(nsn_length - 3): the first three national digits
+    short: BoolArray  # a calling code and 2 national digits: the scalar parser decides
+    checked: BoolArray  # a calling code and 3+ national digits: unsure if the national prefix may match
+    possible: BoolArray  # ... and the national length is possible: parsed unless the prefix may match
+    error: Int32Array  # the error code when neither possible nor unsure
+
+
+@lru_cache(maxsize=4)
+def _international_tables(plan: DiallingPlan) -> _InternationalTables:
+    code_of, digits_of = _code_tables(plan)
+    length = np.repeat(np.arange(MAX_DIGITS + 1, dtype=np.int64), PREFIX_SPAN)
+    c3 = np.tile(np.arange(PREFIX_SPAN, dtype=np.int64), MAX_DIGITS + 1)
+    has_cc = (length >= 3) & (code_of[c3] > 0)
+    cc = np.where(has_cc, code_of[c3], 0).astype(np.int64)
+    m = length - digits_of[c3]
+    live = has_cc & (m >= 2)
+    checked = live & (m >= PREFIX_DIGITS)
+    error = np.select(
+        [length <= 2, ~has_cc, m < 2, m > 17], [TOO_SHORT, BAD_COUNTRY_CODE, TOO_SHORT, TOO_LONG], WRONG_LENGTH
+    ).astype(np.int32)
+    heads = np.arange(MAX_DIGITS + 1, dtype=np.int64)
+    return _InternationalTables(
+        head_divisor=POW10[np.maximum(heads - 3, 0)],
+        length_base=heads * PREFIX_SPAN,
+        cc=cc,
+        nsn_length=np.clip(m, 0, 30),
+        start_divisor=POW10[np.clip(m - 3, 0, MAX_DIGITS)],
+        short=live & ~checked,
+        checked=checked,
+        possible=checked & ((plan.cc_lengths[cc] >> np.maximum(m, 0)) & 1 == 1),
+        error=error,
+    )
 
 
 @lru_cache(maxsize=4)

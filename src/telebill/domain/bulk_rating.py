@@ -225,10 +225,16 @@ class BulkRater:
                     dest_keys if whole else dest_keys[sub],
                     None if origin_keys is None else (origin_keys if whole else origin_keys[sub]),
                 )
-                hit = np.flatnonzero(found >= 0) if whole else sub[found >= 0]
-                version[hit] = gv
-                table_row[hit] = found[hit] if whole else found[found >= 0]
-                pending[hit] = False
+                got = found >= 0
+                if whole:  # masks, not lists of rows, when every row was looked up
+                    np.copyto(version, gv, where=got)
+                    np.copyto(table_row, found, where=got)
+                    pending &= ~got
+                else:
+                    hit = sub[got]
+                    version[hit] = gv
+                    table_row[hit] = found[got]
+                    pending[hit] = False
         return self._charge(cdrs, dest_keys, duration, status, version, table_row)
 
     def _applies(self, tier: Tier, context: _Context, pending: BoolArray) -> BoolArray:
@@ -256,7 +262,11 @@ class BulkRater:
             return RatedColumns(status, zeros, zeros.copy(), none, none.astype(np.int32), none.astype(np.int16))
         gv = np.maximum(version, 0)
         entry = np.where(found, self._entry_base[gv] + table_row, -1)
-        slot = (np.take(self._entry_slot0, np.maximum(entry, 0)) + 1 + self._override_index(dest_keys)).astype(np.int32)
+        slot = np.take(self._entry_slot0, np.maximum(entry, 0))
+        if self._override_tree is None:
+            slot += 1 + self._plan_wide
+        else:
+            slot += 1 + self._override_index(dest_keys)
         answered = np.asarray(cdrs.answered, dtype=np.bool_) & found
         charge, billed, outcome = charge_slots(self.slots, slot, duration, answered)
         status = np.where(found, _STATUS_OF_OUTCOME[outcome], status)

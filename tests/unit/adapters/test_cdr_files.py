@@ -13,7 +13,14 @@ import pyarrow.parquet as pq
 import pytest
 from test_cdr_arrow import rater
 
-from telebill.adapters.cdr_files import RatingCounts, input_format, rate_cdr_files, total_rows
+from telebill.adapters.cdr_files import (
+    RatingCounts,
+    batch_memory,
+    input_format,
+    keep_freed_memory,
+    rate_cdr_files,
+    total_rows,
+)
 from telebill.domain.errors import InvalidInput
 
 HEADER = "call_id,from,to,start_time,duration_s\n"
@@ -159,3 +166,11 @@ def test_a_parquet_file_and_a_csv_file_rate_together_as_apart(tmp_path: Path) ->
     assert (both.read, both.rated, both.rejected) == (2 * alone.read, 2 * alone.rated, 2 * alone.rejected)
     assert read_csv(tmp_path / "o.csv") == read_csv(tmp_path / "a.csv") * 2
     assert read_csv(tmp_path / "r.csv") == read_csv(tmp_path / "ar.csv") * 2
+
+
+def test_batch_memory_has_arrow_allocate_from_malloc_while_it_lasts_and_restores_the_pool_after() -> None:
+    before = pa.default_memory_pool().backend_name
+    with batch_memory():
+        during = pa.default_memory_pool().backend_name
+    assert pa.default_memory_pool().backend_name == before
+    assert during == ("system" if keep_freed_memory() else before)

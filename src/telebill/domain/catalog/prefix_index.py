@@ -12,6 +12,8 @@ Arrays of numbers go through a radix table derived from the same segments: a roo
 indexed by the first six digits, then ten-way child tables, one digit at a time, only
 under cells that several segments share. A cell is read as if the number had 15 digits;
 the rare number shorter than the prefix found that way is re-answered by binary search.
+The child tables are walked as a state machine whose answers loop on themselves, so every
+number below the root takes the same steps and no step sorts out the numbers already done.
 Property tests check that both paths agree on every input.
 """
 
@@ -45,13 +47,29 @@ def digits_of(key: int) -> str:
     return str((key >> 4) // 10 ** (PAD - length))
 
 
+def _digit_tables() -> tuple[Int64Array, Int64Array]:
+    """Indexed by the exponent field of a float64 (1023 + e for x in [2**e, 2**(e+1))): the
+    digits d of 2**e (at most PAD), and 10**d, from which such an x has d + 1 digits."""
+    digits = np.ones(2048, dtype=np.int64)
+    for e in range(64):
+        digits[1023 + e] = min(len(str(2**e)), PAD)
+    digits[1023 + 64 :] = PAD
+    return digits, np.where(digits < PAD, _POW10[digits], np.iinfo(np.int64).max)
+
+
+_DIGITS_OF_EXPONENT, _NEXT_POWER_OF_EXPONENT = _digit_tables()
+_KEY_SCALE: Final = _POW10[PAD - np.arange(PAD + 1)] * 16  # [length]: the digits' place in a key
+
+
 def keys_of_numbers(numbers: npt.NDArray[np.integer]) -> Int64Array:
     """Keys of E.164 numbers given as integers (digits without `+`); -1 where impossible."""
     nums = np.asarray(numbers, dtype=np.int64)
     valid = (nums > 0) & (nums < _POW10[PAD])
-    lengths = np.searchsorted(_POW10, nums, side="right").astype(np.int64)
-    lengths = np.where(valid, lengths, 1)
-    keys = nums * _POW10[PAD - lengths] * 16 + lengths
+    # The digit count from the float's exponent: exact, as numbers below 10**15 are exact floats.
+    exponent = nums.astype(np.float64).view(np.int64) >> 52
+    lengths = np.take(_DIGITS_OF_EXPONENT, exponent, mode="clip")
+    lengths += nums >= np.take(_NEXT_POWER_OF_EXPONENT, exponent, mode="clip")
+    keys = nums * np.take(_KEY_SCALE, lengths, mode="clip") + lengths
     return np.where(valid, keys, np.int64(-1))
 
 
@@ -69,13 +87,16 @@ class PrefixTree:
     __slots__ = (
         "_bounds_a",
         "_len8",
+        "_longest",
         "_values_a",
         "bounds",
-        "cells",
+        "depth",
         "keys",
         "lengths",
         "parent",
         "root",
+        "steps",
+        "tables",
         "values",
     )
 
@@ -86,6 +107,7 @@ class PrefixTree:
         lengths = keys & 15
         self.lengths: Int64Array = lengths
         self._len8 = lengths.astype(np.int8)
+        self._longest = int(lengths.max()) if keys.size else 0
         pads = keys >> 4
         self.parent: Int32Array = self._parents(keys, pads, lengths)
         ends = (pads + _POW10[PAD - lengths]) * 16
@@ -98,7 +120,9 @@ class PrefixTree:
         self._bounds_a = array("q", self.bounds.tobytes())
         self._values_a = array("i", self.values.tobytes())
         self.root: Int32Array | None = None
-        self.cells: Int32Array = np.empty(0, dtype=np.int32)
+        self.steps: Int32Array = np.empty(0, dtype=np.int32)
+        self.tables = 0
+        self.depth = 0
         if radix or (radix is None and keys.size >= _RADIX_MIN_NODES):
             self._build_radix()
 
@@ -144,8 +168,9 @@ class PrefixTree:
     def _build_radix(self) -> None:
         """Root table of 10**6 cells; a shared cell holds `-2 - t`, pointing at child table `t`.
 
-        Child table `t` is `cells[10 * t : 10 * t + 10]`, one cell per next digit; tables are
-        numbered level by level, so concatenating the levels in order lays them out.
+        Child table `t` holds cells `10 * t` to `10 * t + 9` of the levels concatenated, one
+        cell per next digit (tables are numbered level by level); `_steps` turns them into
+        transitions.
         """
         width = _ROOT_WIDTH
         root = self._cell_values(np.arange(10**_ROOT_DIGITS, dtype=np.int64) * width, width)
@@ -163,7 +188,21 @@ class PrefixTree:
             owner, split = level, np.flatnonzero(level == -2)
             split_lo = child_lo[split]
         self.root = root
-        self.cells = np.concatenate(levels) if levels else np.empty(0, dtype=np.int32)
+        self.tables, self.depth = tables, len(levels)
+        self.steps = self._steps(np.concatenate(levels) if levels else np.empty(0, dtype=np.int32))
+
+    def _steps(self, cells: Int32Array) -> Int32Array:
+        """The child tables as transitions: `steps[10 * s + digit]` is `10 * s'` for the next
+        state `s'`, a child table (0 <= s' < tables) or the answer `v` (s' = tables + 1 + v),
+        whose ten cells lead back to itself."""
+        tables = cells.size // 10
+        answer = cells > -2
+        state = np.where(answer, tables + 1 + cells.astype(np.int64), -2 - cells.astype(np.int64))
+        loops = np.repeat(np.arange(tables, tables + self.size + 1, dtype=np.int64), 10)
+        steps = np.concatenate([state, loops]) * 10
+        if steps.size and steps.max() >= 2**31:  # a deck of hundreds of millions of prefixes
+            raise ValueError("prefix set too large for the radix table")
+        return steps.astype(np.int32)
 
     def lookup(self, key: int) -> int:
         """Node of the longest prefix of the number with `key`, or -1."""
@@ -179,21 +218,21 @@ class PrefixTree:
         pads = np.where(valid, keys >> 4, 0)
         out = self.root[pads // _ROOT_WIDTH]
         pending = np.flatnonzero(out <= -2)
-        # Digits below the root fit in int32 (< 10**9), which halves the work per level.
-        rest = (pads[pending] % _ROOT_WIDTH).astype(np.int32)
-        node = out[pending]
-        width = _ROOT_WIDTH
-        while pending.size:
-            width //= 10
-            found = self.cells[(-2 - node) * 10 + (rest // width) % 10]
-            done = found > -2
-            out[pending[done]] = found[done]
-            more = ~done
-            pending, rest, node = pending[more], rest[more], found[more]
+        if pending.size:
+            # Digits below the root fit in int32 (< 10**9), which halves the work per level.
+            rest = (pads[pending] % _ROOT_WIDTH).astype(np.int32)
+            at = (-2 - out[pending]) * 10
+            width = _ROOT_WIDTH
+            for _ in range(self.depth):
+                width //= 10
+                at = self.steps[at + rest // width % 10]
+            out[pending] = at // 10 - (self.tables + 1)
         # A number shorter than the prefix found for its 15-digit padding: search exactly.
-        short = np.flatnonzero((out >= 0) & (self._len8[np.maximum(out, 0)] > (keys & 15)))
-        if short.size:
-            out[short] = self.values[np.searchsorted(self.bounds, keys[short], side="right") - 1]
+        length = keys & 15  # 15 for the invalid keys (-1)
+        if length.size and int(length.min()) < self._longest:
+            short = np.flatnonzero((out >= 0) & (self._len8[np.maximum(out, 0)] > length))
+            if short.size:
+                out[short] = self.values[np.searchsorted(self.bounds, keys[short], side="right") - 1]
         out[~valid] = -1
         result: Int32Array = out
         return result
@@ -205,4 +244,4 @@ class PrefixTree:
         arrays = (self.keys, self.lengths, self.parent, self.bounds, self.values)
         total = sum(a.nbytes for a in arrays) + self._bounds_a.itemsize * len(self._bounds_a)
         total += self._values_a.itemsize * len(self._values_a)
-        return total + self.cells.nbytes + (self.root.nbytes if self.root is not None else 0)
+        return total + self.steps.nbytes + (self.root.nbytes if self.root is not None else 0)

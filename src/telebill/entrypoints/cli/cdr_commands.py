@@ -12,7 +12,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn,
 from rich.text import Text
 
 from telebill.adapters.cdr_arrow import FIELD_NAMES, ArrowCdrRater, CdrMapping
-from telebill.adapters.cdr_files import FORMATS, input_format, rate_cdr_files, total_rows
+from telebill.adapters.cdr_files import FORMATS, batch_memory, input_format, rate_cdr_files, total_rows
 from telebill.domain.errors import InvalidInput
 from telebill.domain.money import format_decimal
 from telebill.entrypoints.cli.context import container
@@ -125,7 +125,7 @@ def rate_cdrs(
     out_path, rejects_path, out_fmt = _outputs(inputs, out, rejects, fmt)
     with container() as c:
         rater = ArrowCdrRater(bulk_rater(c.catalog, plan), mapping)
-    with rows_progress("rating") as progress:
+    with batch_memory(), rows_progress("rating") as progress:
         task = progress.add_task("rate", total=total_rows(inputs))
         counts = rate_cdr_files(
             inputs, out_path, rejects_path, out_fmt, rater, batch_rows, lambda n: progress.advance(task, n)

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from telebill.adapters.cdr_arrow import FIELD_NAMES, ArrowCdrRater
-from telebill.adapters.cdr_files import FORMATS, input_format, total_rows
+from telebill.adapters.cdr_files import FORMATS, batch_memory, input_format, total_rows
 from telebill.adapters.cdr_reconcile import CarrierCost, ReconcileReport, reconcile_files
 from telebill.adapters.cdr_rerate import RerateReport, rerate_files
 from telebill.domain.charge_comparison import Change, Tolerance, Verdict, micros_decimal
@@ -115,7 +115,7 @@ def rerate(
         rater = ArrowCdrRater(comparison_rater(c.catalog, plan, parse_instant(at, "--at")), mapping)
         names = destination_names(c.catalog, plan)
         old_names = None if old_plan is None else destination_names(c.catalog, old_plan)
-    with rows_progress("re-rating") as progress:
+    with batch_memory(), rows_progress("re-rating") as progress:
         task = progress.add_task("rerate", total=total_rows(previous))
         report = rerate_files(
             previous,
@@ -185,7 +185,7 @@ def reconcile(
     with container() as c:
         rater = ArrowCdrRater(comparison_rater(c.catalog, plan), mapping)
         names = destination_names(c.catalog, plan)
-    with rows_progress("reconciling") as progress:
+    with batch_memory(), rows_progress("reconciling") as progress:
         task = progress.add_task("reconcile", total=total_rows(inputs))
         report = reconcile_files(
             inputs,

@@ -90,6 +90,21 @@ def test_bulk_lookup_rejects_impossible_numbers() -> None:
     assert list(index.lookup_many(keys)) == [-1, -1, -1, 0]
 
 
+def test_bulk_keys_are_the_keys_of_the_digits_at_every_length_and_boundary() -> None:
+    nums = [n for k in range(1, 16) for n in (10 ** (k - 1), 10 ** (k - 1) + 1, 10**k - 1)]
+    nums += [2**e + d for e in range(50) for d in (-1, 0, 1) if 0 < 2**e + d < 10**15]
+    keys = keys_of_numbers(np.array(nums, dtype=np.int64))
+    assert keys.tolist() == [key_of(str(n)) for n in nums]
+
+
+def test_bulk_lookup_walks_deeply_nested_prefixes_below_the_root_table() -> None:
+    chain = ["4" * k for k in range(1, 13)] + ["4" * k + "7" for k in range(6, 12)]
+    _, index = index_of([rate(p) for p in chain], radix=True)
+    nums = [int("4" * k + tail) for k in range(1, 14) for tail in ("", "7", "70", "5")]
+    keys = keys_of_numbers(np.array(nums, dtype=np.int64))
+    assert list(index.lookup_many(keys)) == [index.lookup(str(n)) for n in nums]
+
+
 def test_prefix_tree_records_the_nearest_shorter_prefix_as_parent() -> None:
     tree = PrefixTree(keys_of_strings(["1", "14", "1415", "2"]))
     parents = {tree.prefix(i): (tree.prefix(p) if p >= 0 else None) for i, p in enumerate(tree.parent)}
