@@ -34,6 +34,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
+from sqlalchemy.sql.util import find_tables
 
 Processor = Callable[[Any], Any] | None
 _DEFERRED = "telebill.deferred_writes"
@@ -50,6 +51,7 @@ class _Compiled:
     row: Callable[..., Any] | None
     table: str | None  # the table an INSERT, UPDATE or DELETE writes
     cursor: Callable[[Any], Any] | None  # a cursor class for the driver's connection, if not its default
+    combinable: bool  # may be a part of a combined write (see _combined)
     # result processors depend on the driver's column type codes: built at the first execution
     results: tuple[Processor, ...] | None = None
 
@@ -89,7 +91,8 @@ class Prepared:
             from psycopg import RawCursor  # the driver is there: the dialect loaded it
 
             cursor = RawCursor
-        return _Compiled(sql, names, positional, binds, columns, row, table, cursor)
+        combinable = table is not None and _reads_only_its_table(self._statement, sql)
+        return _Compiled(sql, names, positional, binds, columns, row, table, cursor, combinable)
 
     def _args(self, c: _Compiled, params: Mapping[str, Any]) -> Any:
         values = [p(params[n]) if p is not None else params[n] for n, p in zip(c.names, c.binds, strict=True)]
@@ -102,9 +105,10 @@ class Prepared:
         args = self._args(c, params)
         deferred = conn.info.get(_DEFERRED)
         if deferred is not None:
+            if c.table is not None:  # a write: what was read ahead may be stale from now on
+                conn.info.pop(_PREFETCHED, None)
             if c.row is None:
                 deferred.append((c, args, False))
-                conn.info.pop(_PREFETCHED, None)  # what was read ahead may be stale from now on
                 return []
             prefetched = conn.info.get(_PREFETCHED)
             if prefetched:
@@ -151,6 +155,18 @@ class Prepared:
             raise DBAPIError.instance(c.sql, args, exc, conn.dialect.loaded_dbapi.Error) from exc
         finally:
             cursor.close()
+
+
+def _reads_only_its_table(statement: ClauseElement, sql: str) -> bool:
+    """A write whose SQL names no table but its own (no other table in a FROM list, subquery
+    or WITH clause)."""
+    if sql.lstrip().upper().startswith("WITH"):
+        return False
+    own = getattr(statement, "table", None)
+    named = find_tables(
+        statement, check_columns=True, include_aliases=True, include_joins=True, include_selects=True, include_crud=True
+    )
+    return isinstance(own, TableClause) and all(t is own for t in named)
 
 
 def _cursor(c: _Compiled, dbapi: Any) -> Any:
@@ -297,7 +313,9 @@ def _combined(queue: list[tuple[_Compiled, Any, bool]]) -> list[tuple[_Compiled,
         group.clear()
 
     for c, args, many in queue:
-        if many or c.cursor is None or c.table is None:
+        # only plain INSERT, UPDATE and DELETE statements: one with a WITH of its own, or one
+        # that reads another table (UPDATE ... FROM), would read the snapshot before the group
+        if many or c.cursor is None or c.table is None or not c.combinable:
             close()
             out.append((c, c.sql, args, many))
             continue

@@ -44,6 +44,7 @@ class SqlUnitOfWork:
         self._writer_lock = writer_lock
         self._transfer_ids = transfer_ids
         self._shared = shared
+        self._broken = False  # a failed commit or rollback: the shared connection is not reused
 
     def __enter__(self) -> Self:
         if self._writer_lock is not None:
@@ -81,6 +82,9 @@ class SqlUnitOfWork:
                 defer_writes(self._conn, False)
             if self._conn.in_transaction():
                 self._conn.rollback()
+        except BaseException:
+            self._broken = True
+            raise
         finally:
             self._release()
         if isinstance(exc, DBAPIError):
@@ -93,7 +97,11 @@ class SqlUnitOfWork:
         try:
             if self._shared is None:
                 self._conn.close()
-            elif self._conn.invalidated:
+            elif self._broken or self._conn.invalidated or _still_in_transaction(self._conn):
+                # e.g. a COMMIT that failed (disk full, I/O error) leaves SQLite's transaction,
+                # and its write lock, open: closing the driver's connection ends both
+                if not self._conn.invalidated:
+                    self._conn.invalidate()
                 self._shared.discard()
         finally:
             self._conn = None
@@ -125,7 +133,16 @@ class SqlUnitOfWork:
                 flush_writes(self._conn, commit=True)
             self._conn.commit()
         except DBAPIError as exc:
+            self._broken = True
             raise _retryable(exc) from exc
+        except BaseException:
+            self._broken = True
+            raise
+
+
+def _still_in_transaction(conn: Connection) -> bool:
+    dbapi = conn.connection.dbapi_connection
+    return conn.in_transaction() or bool(getattr(dbapi, "in_transaction", False))
 
 
 def _retryable(exc: DBAPIError) -> Exception:

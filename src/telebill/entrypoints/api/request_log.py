@@ -3,9 +3,9 @@ made up) that is also returned to the client."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
+import random
 import secrets
 import time
 
@@ -38,17 +38,16 @@ class RequestLogMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        # a random prefix per process and a counter: unique like a random id per request,
-        # without asking the kernel for randomness at every request
-        self._prefix = secrets.token_hex(4)
-        self._serial = itertools.count(1)
+        # ids from a generator seeded once from the kernel: random-looking (they reveal no
+        # request count) without a system call per request; an id is a log key, not a secret
+        self._ids = random.Random(secrets.randbits(128))  # noqa: S311 - not a secret (above)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"")
-        request_id = incoming.decode("latin-1")[:64] or f"{self._prefix}{next(self._serial):08x}"
+        request_id = incoming.decode("latin-1")[:64] or f"{self._ids.getrandbits(64):016x}"
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         status = 500

@@ -73,3 +73,21 @@ def test_writes_held_back_are_dropped_with_a_step_that_does_not_commit(
         u.ledger.add_to_balances({account_id: Balance(credits_posted=250)})
     with uow() as u:
         assert u.ledger.lock([account_id])[account_id].balance == Balance()
+
+
+def test_a_write_that_returns_rows_also_drops_what_was_read_ahead(uow: SqlUnitOfWorkFactory, account_id: int) -> None:
+    from sqlalchemy import bindparam, update
+
+    from telebill.adapters.sql.billing_tables import ledger_accounts
+    from telebill.adapters.sql.prepared import Prepared
+
+    credit = Prepared(
+        update(ledger_accounts)
+        .where(ledger_accounts.c.id == bindparam("a"))
+        .values(credits_posted=ledger_accounts.c.credits_posted + bindparam("amount"))
+        .returning(ledger_accounts.c.credits_posted)
+    )
+    with uow() as u:
+        u.read_ahead(StepReads("AC1", "call-1", ledger_account_id=account_id))
+        assert [r.credits_posted for r in credit.rows(u.ledger.conn, {"a": account_id, "amount": 250})] == [250]
+        assert u.ledger.lock([account_id])[account_id].balance == Balance(credits_posted=250)

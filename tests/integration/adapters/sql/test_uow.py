@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from telebill.adapters.sql.uow import SqlUnitOfWorkFactory
 from telebill.bootstrap import Container
+from telebill.domain.errors import RetryableConflict
 from telebill.domain.ledger import AccountKind
 
 
@@ -67,3 +68,22 @@ def test_an_invalidated_connection_is_replaced_by_the_next_unit_of_work(uow: Sql
         assert second._conn is not broken
         assert second._conn is not None
         assert second._conn.execute(text("SELECT 1")).scalar() == 1
+
+
+def test_a_failed_commit_does_not_leave_the_shared_connection_in_its_transaction(uow: SqlUnitOfWorkFactory) -> None:
+    with uow() as failing:
+        assert failing._conn is not None
+        # a foreign key checked at COMMIT: like a disk full or an I/O error, the COMMIT fails
+        failing._conn.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
+        failing._conn.exec_driver_sql(
+            "INSERT INTO postings (transfer_id, account_id, debit, pending, amount) VALUES (999, 999, 1, 0, 5)"
+        )
+        with pytest.raises(RetryableConflict):
+            failing.commit()
+    with uow() as after:
+        after.ledger.create_account("platform:revenue:voice:USD", AccountKind.REVENUE, "USD", None)
+        after.commit()
+    with uow() as check:
+        assert check.ledger.account_by_code("platform:revenue:voice:USD") is not None
+        assert check._conn is not None
+        assert check._conn.execute(text("SELECT count(*) FROM postings")).scalar() == 0

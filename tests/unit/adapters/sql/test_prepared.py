@@ -54,3 +54,13 @@ def test_two_writes_to_one_table_are_never_parts_of_one_statement() -> None:
     assert statements[0][1].count("UPDATE b") == 1
     assert statements[1][1].count("UPDATE b") == 1
     assert statements[1][2] == (7, 2)
+
+
+def test_a_write_that_reads_another_table_is_sent_on_its_own() -> None:
+    # as a part of a combined statement it would read that table as it was before the group
+    from_b = Prepared(update(a).where(a.c.id == b.c.id, b.c.total > bindparam("least")).values(name=bindparam("to")))
+    statements = _combined(
+        [queued(INSERT_A, id=1, name="one"), queued(ADD_B, key=2, delta=5), queued(from_b, least=3, to="big")]  # type: ignore[list-item]
+    )
+    assert len(statements) == 2
+    assert statements[1][1].startswith("UPDATE a SET")
