@@ -4,6 +4,7 @@ authorisation and the tariff frozen on the call (ADR 9)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 
 from telebill.domain.accounts import Account
@@ -23,6 +24,19 @@ class CallRequest:
     direction: str = "outbound"
     kind: str = "voice"
     member_key: str | None = None  # a team member's key: outbound calls only from their lines
+
+
+def asked_call(account: Account, r: CallRequest, kind: CallKind, digest: str, now: datetime) -> CallRow:
+    """The call as asked, before admission: no tariff yet, nothing granted or charged."""
+    return CallRow(
+        account_sid=account.sid, call_id=r.call_id, request_hash=digest, origin=r.origin[:16],
+        destination=r.destination[:16], direction=r.direction, kind=kind.value, status="active", reason="",
+        currency=account.currency.code, deck_currency=account.currency.code, price_per_minute=Decimal(0),
+        initial_s=1, subsequent_s=1, connection_fee=Decimal(0), rounding="half_up:6", fx_rate=Decimal(1),
+        free=False, matched_prefix="", friendly_name="", deck="", granted_until_s=0, used_s=0, charged=0,
+        hold_transfer_id=None, usage_seq=0, duration_s=None, billed_s=None, answered=None, created_at=now,
+        ended_at=None,
+    )  # fmt: skip
 
 
 def admit(

@@ -28,7 +28,7 @@ from telebill.domain.errors import (
 )
 from telebill.domain.ledger import AccountKind, TransferKind
 from telebill.domain.prepaid import BillingSettings, NegativePolicy
-from telebill.service.call_admission import CallRequest, admit, line_e164_of, suspended
+from telebill.service.call_admission import CallRequest, admit, asked_call, line_e164_of, suspended
 from telebill.service.call_tariff import sms_micros, tariff_of
 from telebill.service.credits import balance_events, settings_of
 from telebill.service.hold_expiry import expire_holds, retried
@@ -146,7 +146,7 @@ class ChargingService:
                 if existing.request_hash != digest:
                     raise IdempotencyConflict(f"call {request.call_id} was authorised with other details")
                 return self._answer(uow, account, existing)
-            new_call = self._new_call(account, request, kind, digest, now)
+            new_call = asked_call(account, request, kind, digest, now)
             try:
                 refusal, call = admit(uow, account, request, kind, new_call, view)
                 admission_error: TelebillError | None = None
@@ -172,17 +172,6 @@ class ChargingService:
             answer = self._answer(uow, account, call, settings, available, held)
             uow.commit()
             return answer
-
-    def _new_call(self, account: Account, r: CallRequest, kind: CallKind, digest: str, now: datetime) -> CallRow:
-        return CallRow(
-            account_sid=account.sid, call_id=r.call_id, request_hash=digest, origin=r.origin[:16],
-            destination=r.destination[:16], direction=r.direction, kind=kind.value, status="active", reason="",
-            currency=account.currency.code, deck_currency=account.currency.code, price_per_minute=Decimal(0),
-            initial_s=1, subsequent_s=1, connection_fee=Decimal(0), rounding="half_up:6", fx_rate=Decimal(1),
-            free=False, matched_prefix="", friendly_name="", deck="", granted_until_s=0, used_s=0, charged=0,
-            hold_transfer_id=None, usage_seq=0, duration_s=None, billed_s=None, answered=None, created_at=now,
-            ended_at=None,
-        )  # fmt: skip
 
     def _open(
         self, uow: UnitOfWork, account: Account, kind: CallKind, call: CallRow, settings: BillingSettings, now: datetime
