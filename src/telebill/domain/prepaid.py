@@ -70,7 +70,8 @@ def after_balance_change(settings: BillingSettings, before: int, after: int) -> 
     s = settings
     alert = False
     if after > s.low_balance_threshold:
-        s = replace(s, low_balance_alerted=False)
+        if s.low_balance_alerted:  # re-armed (most changes leave the settings as they were)
+            s = replace(s, low_balance_alerted=False)
     elif not s.low_balance_alerted and after < before:
         s = replace(s, low_balance_alerted=True)
         alert = True
