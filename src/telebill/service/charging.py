@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
 
 from telebill.domain.accounts import Account
 from telebill.domain.charging import CallKind, Refusal
@@ -31,12 +29,12 @@ from telebill.domain.prepaid import BillingSettings, NegativePolicy
 from telebill.service.call_admission import CallRequest, admit, asked_call, line_e164_of, suspended
 from telebill.service.call_tariff import sms_micros, tariff_of
 from telebill.service.credits import balance_events, settings_of
-from telebill.service.hold_expiry import expire_holds, retried
+from telebill.service.hold_expiry import expire_holds
 from telebill.service.ledger import Floor, Ledger, customer_credit_code
 from telebill.service.ports import CallRow, Clock, StepReads, UnitOfWork, UnitOfWorkFactory
 from telebill.service.pricing import PricingService
+from telebill.service.retries import retried
 
-T = TypeVar("T")
 MAX_CALL_S = 4 * 3600
 
 
@@ -87,10 +85,6 @@ class ChargingService:
 
     # -- helpers --------------------------------------------------------------------------
 
-    @staticmethod
-    def _retrying(step: Callable[[], T]) -> T:
-        return retried(step)
-
     def _ledger(self, uow: UnitOfWork, now: datetime) -> Ledger:
         return Ledger(uow.ledger, now, self._account_ids, self._account_currencies)
 
@@ -131,7 +125,7 @@ class ChargingService:
         digest = hashlib.sha256(
             json.dumps([request.origin, request.destination, request.direction, request.kind]).encode()
         ).hexdigest()
-        return self._retrying(lambda: self._authorize(account, request, kind, digest))
+        return retried(lambda: self._authorize(account, request, kind, digest))
 
     def _authorize(self, account: Account, request: CallRequest, kind: CallKind, digest: str) -> Authorization:
         now = self._clock.now()
@@ -275,7 +269,7 @@ class ChargingService:
     def usage(self, account: Account, call_id: str, used_s: int) -> Usage:
         if used_s < 0 or used_s > MAX_CALL_S:
             raise InvalidInput(f"used_s must be 0..{MAX_CALL_S}")
-        return self._retrying(lambda: self._usage(account, call_id, used_s))
+        return retried(lambda: self._usage(account, call_id, used_s))
 
     def _usage(self, account: Account, call_id: str, used_s: int) -> Usage:
         now = self._clock.now()
@@ -353,7 +347,7 @@ class ChargingService:
     def end(self, account: Account, call_id: str, duration_s: int, answered: bool) -> CallEnd:
         if duration_s < 0 or duration_s > MAX_CALL_S:
             raise InvalidInput(f"duration_s must be 0..{MAX_CALL_S}")
-        return self._retrying(lambda: self._end(account, call_id, duration_s, answered))
+        return retried(lambda: self._end(account, call_id, duration_s, answered))
 
     def _end(self, account: Account, call_id: str, duration_s: int, answered: bool) -> CallEnd:
         now = self._clock.now()

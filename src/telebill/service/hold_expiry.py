@@ -3,28 +3,12 @@ its customer's credit reserved for ever."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
 
-from telebill.domain.errors import RetryableConflict
 from telebill.domain.ledger import TransferKind
 from telebill.service.ledger import Ledger
 from telebill.service.ports import TransferRow, UnitOfWorkFactory
-
-T = TypeVar("T")
-ATTEMPTS = 8
-
-
-def retried(step: Callable[[], T], attempts: int = ATTEMPTS) -> T:
-    """Run a use case again after it lost a race to a concurrent transaction: the next run
-    sees the winner's result."""
-    for _ in range(attempts - 1):
-        try:
-            return step()
-        except RetryableConflict:
-            continue
-    return step()
+from telebill.service.retries import retried
 
 
 def expire_holds(
