@@ -30,6 +30,7 @@ from telebill.adapters.cdr_columns import (
     joined,
     whole_numbers,
 )
+from telebill.adapters.cdr_names import FIELD_NAMES
 from telebill.domain.bulk_numbers import MISSING, OK, ParsedNumbers, parse_numbers
 from telebill.domain.bulk_rating import CHARGE_DECIMALS, BulkRater, CdrColumns, RatedColumns, RateStatus
 from telebill.domain.dialling_plan import dialling_plan
@@ -55,18 +56,6 @@ _DAY_US: Final = 86_400_000_000
 # A number column with at most this share of distinct values in a sample is parsed once per value.
 _SAMPLE_ROWS: Final = 4096
 _REPEATED_SHARE: Final = 0.9
-# The mapping's names for its fields, as `--columns` spells them.
-FIELD_NAMES: Final = {
-    "call_id": "call_id",
-    "from": "origin",
-    "to": "destination",
-    "start_time": "start_time",
-    "start_date": "start_date",
-    "duration_s": "duration_s",
-    "end_time": "end_time",
-    "end_date": "end_date",
-    "answered": "answered",
-}
 
 
 @dataclass(frozen=True)

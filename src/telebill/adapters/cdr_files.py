@@ -40,10 +40,10 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from telebill.adapters.cdr_arrow import RATED_FIELDS, ArrowCdrRater
+from telebill.adapters.cdr_names import FORMATS, input_format
 from telebill.domain.bulk_rating import CHARGE_DECIMALS
 from telebill.domain.errors import InvalidInput, TelebillError
 
-FORMATS: Final = ("csv", "parquet")
 _CSV_BYTES_PER_ROW: Final = 96
 _REASON: Final = "reject_reason"
 _COMPRESSION: Final = "snappy"
@@ -104,16 +104,6 @@ def batch_memory() -> Iterator[None]:
         yield
     finally:
         pa.set_memory_pool(previous)
-
-
-def input_format(path: Path) -> str:
-    """`csv` or `parquet`, from the file name (`.csv`, `.csv.gz`, `.parquet`, `.pq`)."""
-    name = path.name.lower()
-    if name.endswith((".parquet", ".pq")):
-        return "parquet"
-    if ".csv" in name:
-        return "csv"
-    raise InvalidInput(f"{path}: cannot tell the format from the name (.csv or .parquet)")
 
 
 def total_rows(paths: Sequence[Path]) -> int | None:

@@ -29,8 +29,6 @@ import json
 import logging
 from urllib.parse import urlsplit
 
-import httpx
-
 from telebill.service.ports import Clock, Notification
 
 WEBHOOK_TIMEOUT_S = 10.0
@@ -101,6 +99,8 @@ class WebhookNotifier:
         }
         if message.webhook_secret:
             headers["Telebill-Signature"] = sign(message.webhook_secret, int(self._clock.now().timestamp()), body)
+        import httpx  # here, not at the top: every command builds this adapter, few deliver
+
         # The URL is the customer's: follow no redirect (the request goes to that URL only) and
         # ignore the environment (no proxy, no .netrc credentials sent to a customer's host).
         with httpx.Client(timeout=self._timeout, follow_redirects=False, trust_env=False) as client:

@@ -34,8 +34,8 @@ from pyspark.sql import functions as sf
 from pyspark.sql.pandas.types import from_arrow_type, to_arrow_schema
 from pyspark.sql.types import StructField, StructType
 
-from telebill.adapters.cdr_arrow import FIELD_NAMES, RATED_FIELDS, ArrowCdrRater, CdrMapping
-from telebill.adapters.cdr_files import FORMATS, input_format
+from telebill.adapters.cdr_arrow import RATED_FIELDS, ArrowCdrRater, CdrMapping
+from telebill.adapters.cdr_names import FIELD_NAMES, FORMATS, input_format
 from telebill.domain.errors import InvalidInput, TelebillError
 from telebill.domain.money import format_decimal
 

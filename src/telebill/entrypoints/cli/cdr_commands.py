@@ -4,19 +4,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from telebill.adapters.cdr_arrow import FIELD_NAMES, ArrowCdrRater, CdrMapping
-from telebill.adapters.cdr_files import FORMATS, batch_memory, input_format, rate_cdr_files, total_rows
+from telebill.adapters.cdr_names import FIELD_NAMES, FORMATS, input_format
 from telebill.domain.errors import InvalidInput
 from telebill.domain.money import format_decimal
 from telebill.entrypoints.cli.context import container
 from telebill.service.bulk_rating import bulk_rater
+
+if TYPE_CHECKING:
+    from telebill.adapters.cdr_arrow import CdrMapping
+
+# The Arrow-based adapters are imported by the commands that use them (below), not here:
+# every command of the CLI loads this module, and most never read a CDR file.
 
 err = Console(stderr=True)
 
@@ -66,6 +71,8 @@ def rows_progress(label: str) -> Progress:
 def mapping_of(
     preset: str | None, columns: list[str] | None, default_country: str | None, time_format: str | None
 ) -> CdrMapping:
+    from telebill.adapters.cdr_arrow import CdrMapping
+
     mapping = CdrMapping.preset(preset) if preset else CdrMapping()
     mapping = mapping.with_columns(parse_columns(columns))
     if default_country is not None:
@@ -121,6 +128,9 @@ def rate_cdrs(
     """Rate every CDR of INPUT files: each row goes to the rated file with its charge, or to the
     rejects file with the reason. Prints the counts and the total charge per currency; exits
     non-zero if rows read != rows rated + rows rejected."""
+    from telebill.adapters.cdr_arrow import ArrowCdrRater
+    from telebill.adapters.cdr_files import batch_memory, rate_cdr_files, total_rows
+
     mapping = mapping_of(preset, columns, default_country, time_format)
     out_path, rejects_path, out_fmt = _outputs(inputs, out, rejects, fmt)
     with container() as c:

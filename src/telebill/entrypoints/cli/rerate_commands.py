@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from telebill.adapters.cdr_arrow import FIELD_NAMES, ArrowCdrRater
-from telebill.adapters.cdr_files import FORMATS, batch_memory, input_format, total_rows
-from telebill.adapters.cdr_reconcile import CarrierCost, ReconcileReport, reconcile_files
-from telebill.adapters.cdr_rerate import RerateReport, rerate_files
+from telebill.adapters.cdr_names import FIELD_NAMES, FORMATS, input_format
 from telebill.domain.charge_comparison import Change, Tolerance, Verdict, micros_decimal
 from telebill.domain.errors import InvalidInput
 from telebill.domain.money import format_decimal
@@ -25,6 +22,12 @@ from telebill.entrypoints.cli.cdr_commands import mapping_of, rows_progress
 from telebill.entrypoints.cli.context import container
 from telebill.entrypoints.presenters import parse_instant
 from telebill.service.rate_comparison import comparison_rater, destination_names
+
+if TYPE_CHECKING:
+    from telebill.adapters.cdr_reconcile import ReconcileReport
+    from telebill.adapters.cdr_rerate import RerateReport
+
+# The Arrow-based adapters are imported by the commands (as in cdr_commands.py).
 
 PresetOpt = Annotated[str | None, typer.Option("--preset", help="Column layout preset: uk-sample.")]
 ColumnsOpt = Annotated[
@@ -109,6 +112,10 @@ def rerate(
     calls whose charge changed go to --out, the totals per destination to --summary. Prints the
     counts per change and the old and new totals per currency; exits non-zero if the counts do
     not add up."""
+    from telebill.adapters.cdr_arrow import ArrowCdrRater
+    from telebill.adapters.cdr_files import batch_memory, total_rows
+    from telebill.adapters.cdr_rerate import rerate_files
+
     mapping = mapping_of(preset, columns, default_country, time_format)
     out_path, summary_path, out_fmt = _outputs(previous, out, summary, fmt, "rerate")
     with container() as c:
@@ -177,6 +184,10 @@ def reconcile(
     """Rate a carrier's CDR files with the carrier's deck and report the calls whose billed cost
     differs from ours by more than the tolerance, and the calls we cannot price. Prints the
     counts and the totals per currency; exits non-zero if the counts do not add up."""
+    from telebill.adapters.cdr_arrow import ArrowCdrRater
+    from telebill.adapters.cdr_files import batch_memory, total_rows
+    from telebill.adapters.cdr_reconcile import CarrierCost, reconcile_files
+
     mapping = mapping_of(preset, columns, default_country, time_format)
     cost = CarrierCost(cost_column, _decimal(cost_scale, "--cost-scale"))
     relative = None if relative_tolerance is None else _decimal(relative_tolerance, "--relative-tolerance")
