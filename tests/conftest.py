@@ -1,5 +1,7 @@
 """Shared fixtures: a fresh, migrated database per test (SQLite file, or the PostgreSQL named
-by TELEBILL_TEST_DATABASE_URL), a frozen clock, and a wired container."""
+by TELEBILL_TEST_DATABASE_URL), a frozen clock, and a wired container. The container's payment
+provider stands for a card processor (customers may add funds through it); a test of the
+built-in manual provider asks for it by parametrizing `payments`."""
 
 from __future__ import annotations
 
@@ -18,12 +20,15 @@ from sqlalchemy import text
 
 from telebill.adapters.clock import FrozenClock
 from telebill.adapters.demo_loader import load_demo
+from telebill.adapters.payments import ScriptedPayments
 from telebill.adapters.sql.engine import make_engine
 from telebill.bootstrap import Container, bootstrap
 from telebill.config import Settings
 from telebill.domain.money import currency
+from telebill.service.ports import PaymentProvider
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+OPERATOR_TOKEN = "test-operator-token-" + os.urandom(8).hex()
 
 
 def _reset_postgres(url: str) -> None:
@@ -49,8 +54,13 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-def container(database_url: str, clock: FrozenClock) -> Iterator[Container]:
-    c = bootstrap(Settings(database_url=database_url), clock)
+def payments() -> PaymentProvider:
+    return ScriptedPayments()
+
+
+@pytest.fixture
+def container(database_url: str, clock: FrozenClock, payments: PaymentProvider) -> Iterator[Container]:
+    c = bootstrap(Settings(database_url=database_url, operator_token=OPERATOR_TOKEN), clock, payments)
     c.migrate()
     try:
         yield c

@@ -12,9 +12,11 @@ from telebill.service.ports import PaymentResult
 
 
 class ManualPayments:
-    """Accepts every payment: an operator records money already received."""
+    """Accepts every payment: an operator records money already received. It takes no money
+    from anyone, so customers cannot add funds through it (CreditService.top_up)."""
 
     name = "manual"
+    collects_payment = False
 
     def charge(self, account_sid: str, amount: Decimal, currency: str, idempotency_key: str) -> PaymentResult:
         return PaymentResult(True, self.name, f"manual:{idempotency_key}")
@@ -25,6 +27,7 @@ class ScriptedPayments:
     """Succeeds unless told to decline: `decline_next(n)` or `decline_accounts` ("card
     declined"). Records every charge it was asked for."""
 
+    collects_payment = True  # stands for a card processor
     declines_left: int = 0
     decline_accounts: set[str] = field(default_factory=set)
     charges: list[tuple[str, Decimal, str, str]] = field(default_factory=list)

@@ -15,8 +15,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Final
 
 from telebill.domain.errors import InvalidInput
+
+# The largest amount one transfer moves, and (as a sum) any total a ledger account keeps:
+# 10^15 micros is a thousand million units of any currency. Balances are stored as 64-bit
+# integers (at most about 9.2 * 10^18 micros); SQLite turns a sum past that into an inexact
+# REAL, so amounts are bounded here, far below it, and sums checked against it (ADR 8).
+MAX_TRANSFER_MICROS: Final = 10**15
+MAX_TOTAL_MICROS: Final = 10**18
 
 
 class AccountKind(Enum):
@@ -99,6 +107,8 @@ def legs_of(
     moves_now = kind in (TransferKind.POSTED, TransferKind.PENDING)
     if amount < 0 or (moves_now and amount == 0):
         raise InvalidInput(f"amount must be positive, got {amount}")
+    if amount > MAX_TRANSFER_MICROS:
+        raise InvalidInput(f"amount {amount} is more than one transfer may move ({MAX_TRANSFER_MICROS} micros)")
     if debit_account == credit_account:
         raise InvalidInput("a transfer needs two different accounts")
     if kind is TransferKind.POSTED:

@@ -16,12 +16,12 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from telebill.domain.accounts import Account
-from telebill.domain.errors import IdempotencyConflict, InvalidInput, RetryableConflict
-from telebill.domain.ledger import AccountKind, TransferKind
+from telebill.domain.accounts import Account, Principal, Role
+from telebill.domain.errors import Forbidden, IdempotencyConflict, InvalidInput, RetryableConflict
+from telebill.domain.ledger import MAX_TOTAL_MICROS, MAX_TRANSFER_MICROS, AccountKind, TransferKind
 from telebill.domain.money import format_decimal, from_micros, to_decimal, to_micros
 from telebill.domain.prepaid import BillingSettings, NegativePolicy, after_balance_change
-from telebill.service.ledger import Ledger
+from telebill.service.ledger import Ledger, customer_credit_code
 from telebill.service.ports import Clock, PaymentProvider, PaymentResult, PaymentRow, UnitOfWork, UnitOfWorkFactory
 
 
@@ -109,7 +109,8 @@ class CreditService:
             values: dict[str, Any] = {}
             for name, value in changes.items():
                 if name in ("credit_limit", "low_balance_threshold", "auto_recharge_threshold", "auto_recharge_amount"):
-                    amount = to_decimal(value, name)
+                    # the recharge amount is paid: in the currency's own units, like a top-up
+                    amount = _amount(account, value, name, paid=name == "auto_recharge_amount")
                     if amount < 0:
                         raise InvalidInput(f"{name} must not be negative")
                     values[name] = to_micros(amount)
@@ -135,28 +136,49 @@ class CreditService:
             if values.get("auto_recharge_enabled"):
                 values["auto_recharge_declined"] = False  # turning it on again retries after a decline
             updated = replace(current, **values)
+            if updated.auto_recharge_enabled and (
+                values.get("auto_recharge_enabled") or "auto_recharge_amount" in values
+            ):
+                if not self._provider.collects_payment:
+                    raise InvalidInput("auto_recharge: the payment provider cannot charge the customer")
+                if updated.auto_recharge_amount <= 0:
+                    raise InvalidInput("auto_recharge_amount must be positive when auto-recharge is on")
             uow.billing.save_settings(account.sid, updated)
             result = self._balance(uow, account, updated)
             uow.commit()
         return result
 
-    def top_up(self, account: Account, amount_text: object, key: str, source: str = "api") -> TopUpResult:
-        """Add credit: the provider charges the customer, then the ledger credits the account."""
+    def top_up(
+        self, account: Account, amount_text: object, key: str, source: str = "api", by: Principal | None = None
+    ) -> TopUpResult:
+        """Add credit: the provider charges the customer, then the ledger credits the account.
+
+        `by`: the customer's credentials the request came with; None for the operator (the
+        CLI, the operator token, the auto-recharge worker). A customer adds funds only through
+        a provider that collects the payment, and only as admin or manager."""
+        if by is not None:
+            if by.role is Role.MEMBER:
+                raise Forbidden("adding funds needs the role admin or manager; the caller has member")
+            if not self._provider.collects_payment:
+                raise Forbidden(
+                    "the payment provider records payments received by other means: an operator enters them"
+                    " (telebill topup, or the operator token)"
+                )
         if not key or len(key) > 150:
             raise InvalidInput("Idempotency-Key: required, at most 150 characters")
-        amount = to_decimal(amount_text, "amount")
+        amount = _amount(account, amount_text, "amount")
         if amount <= 0:
             raise InvalidInput("amount must be positive")
-        if amount != amount.quantize(Decimal(1).scaleb(-account.currency.minor_units)):
-            raise InvalidInput(f"amount: {account.currency.code} has {account.currency.minor_units} decimals")
         micros = to_micros(amount)
-        digest = hashlib.sha256(json.dumps([account.sid, str(amount), source]).encode()).hexdigest()
+        digest = hashlib.sha256(json.dumps([account.sid, micros, source]).encode()).hexdigest()
+        # payments recorded before amounts were compared as micros: "25" and "25.00" differed
+        legacy = hashlib.sha256(json.dumps([account.sid, str(amount), source]).encode()).hexdigest()
         payment_key = f"{account.sid}:{key}"
         with self._uow() as uow:
             existing = uow.billing.payment_by_key(payment_key)
             settings = settings_of(uow, account.sid)
             if existing is not None:
-                if existing.request_hash != digest:
+                if existing.request_hash not in (digest, legacy):
                     raise IdempotencyConflict(f"Idempotency-Key {key!r} was used for another top-up")
                 bal = self._balance(uow, account, settings)
                 return TopUpResult(existing.status, amount, account.currency.code, bal, existing.reason, True)
@@ -164,7 +186,15 @@ class CreditService:
                 raise InvalidInput(
                     f"accounts in {account.currency.code} need a billing address or VAT number before adding funds"
                 )
-        result = self._provider.charge(account.sid, amount, account.currency.code, payment_key)
+            found = uow.ledger.account_by_code(customer_credit_code(account.sid, account.currency.code))
+            if found is not None and found.balance.credits_posted + micros > MAX_TOTAL_MICROS:
+                # refused before anyone is charged: the ledger would refuse the credit after it
+                raise InvalidInput("amount: the account's ledger cannot take that much more credit")
+        if source == "auto" and not self._provider.collects_payment:
+            # an auto-recharge must take the money from the customer: this provider cannot
+            result = PaymentResult(False, "none", "", "the payment provider cannot charge the customer")
+        else:
+            result = self._provider.charge(account.sid, amount, account.currency.code, payment_key)
         now = self._clock.now()
         replay = False
         try:
@@ -172,7 +202,7 @@ class CreditService:
         except RetryableConflict:  # a concurrent request with the same key committed first
             replay = True
         if replay or outcome is None:  # answered outside the transaction: on SQLite it holds the write lock
-            return self.top_up(account, amount_text, key, source)
+            return self.top_up(account, amount_text, key, source, by)
         return outcome
 
     def _store(
@@ -253,3 +283,14 @@ class CreditService:
         bal = self._balance(uow, account, settings)
         uow.commit()
         return TopUpResult(status, amount, account.currency.code, bal, result.reason, False)
+
+
+def _amount(account: Account, value: object, name: str, paid: bool = True) -> Decimal:
+    """A money amount in the account currency (a decimal string); `paid`: one that changes
+    hands, so in the currency's minor units. Bounded so that ledger sums stay exact."""
+    amount = to_decimal(value, name)
+    if abs(amount) > from_micros(MAX_TRANSFER_MICROS):
+        raise InvalidInput(f"{name}: at most {format_decimal(from_micros(MAX_TRANSFER_MICROS))}")
+    if paid and amount != amount.quantize(Decimal(1).scaleb(-account.currency.minor_units)):
+        raise InvalidInput(f"{name}: {account.currency.code} has {account.currency.minor_units} decimals")
+    return amount

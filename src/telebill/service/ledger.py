@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from telebill.domain.errors import Conflict, IdempotencyConflict, InsufficientFunds, NotFound
-from telebill.domain.ledger import AccountKind, Balance, TransferKind, apply, legs_of
+from telebill.domain.errors import Conflict, IdempotencyConflict, InsufficientFunds, InvalidInput, NotFound
+from telebill.domain.ledger import MAX_TOTAL_MICROS, AccountKind, Balance, TransferKind, apply, legs_of
 from telebill.service.ports import LedgerAccountRow, LedgerRepository, TransferRow, UnitOfWorkFactory
 
 
@@ -182,6 +182,10 @@ class Ledger:
                 raise InsufficientFunds(
                     f"transfer of {amount} micros would leave {after} available (floor {floor.minimum})"
                 )
+        for account_id, delta in deltas.items():
+            known = self._balances.get(account_id)
+            if known is not None and _largest(known.plus(delta)) > MAX_TOTAL_MICROS:
+                raise InvalidInput(f"ledger account {account_id} would hold more than {MAX_TOTAL_MICROS} micros")
         # rows already locked by this transaction first, then the others in id order
         ordered = dict(sorted(deltas.items(), key=lambda item: (item[0] not in self._balances, item[0])))
         self.repo.add_to_balances(ordered)
@@ -201,6 +205,10 @@ class Ledger:
         if kind is TransferKind.PENDING:
             self._holds[new_id] = (created, False)
         return created
+
+
+def _largest(b: Balance) -> int:
+    return max(b.debits_posted, b.credits_posted, b.debits_pending, b.credits_pending)
 
 
 @dataclass(frozen=True, slots=True)

@@ -386,6 +386,13 @@ class PaymentResult:
 class PaymentProvider(Protocol):
     """Takes money from the customer (card, bank transfer, manual entry)."""
 
+    @property
+    def collects_payment(self) -> bool:
+        """Whether `charge` takes the money from the customer (a card processor): then a
+        customer may add funds themselves. A provider that records money received by other
+        means (a bank transfer an operator saw arrive) does not: only an operator may."""
+        ...
+
     def charge(self, account_sid: str, amount: Decimal, currency: str, idempotency_key: str) -> PaymentResult: ...
 
 

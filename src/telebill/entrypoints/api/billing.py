@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from telebill.domain.accounts import Account, Principal, Role
 from telebill.domain.money import format_decimal, format_micros
-from telebill.entrypoints.api.auth import basic_principal, container_of
+from telebill.entrypoints.api.auth import basic_principal, bearer_token, container_of
 from telebill.service.credits import AccountBalance
 from telebill.service.ports import CallRow, LineRow
 
@@ -93,17 +93,29 @@ class TopUpBody(BaseModel):
     amount: str = Field(description='Decimal string in the account currency, e.g. "25.00".')
 
 
+async def _payer(request: Request) -> Principal | None:
+    """Who adds funds: the operator (bearer operator token; None) or a customer (Basic)."""
+    token = bearer_token(request)
+    if token is not None and container_of(request).accounts.is_operator(token):
+        return None
+    return await basic_principal(request)
+
+
 @router.post("/{sid}/topups")
 def top_up(
     request: Request,
-    principal: Caller,
+    payer: Annotated[Principal | None, Depends(_payer)],
     sid: str,
     body: TopUpBody,
     idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=150)],
 ) -> dict[str, Any]:
-    """Add credit through the payment provider. Replaying the key returns the first result."""
-    account = _account(request, principal, sid)
-    result = container_of(request).credits.top_up(account, body.amount, idempotency_key)
+    """Add credit through the payment provider. Replaying the key returns the first result.
+    A customer (admin or manager) adds funds through a provider that collects the payment;
+    with the built-in provider, which records payments received by other means, only the
+    operator may (`Authorization: Bearer <operator token>`)."""
+    accounts = container_of(request).accounts
+    account = accounts.account(sid) if payer is None else _account(request, payer, sid)
+    result = container_of(request).credits.top_up(account, body.amount, idempotency_key, by=payer)
     return {
         "status": result.payment_status,
         "amount": format_decimal(result.amount),
