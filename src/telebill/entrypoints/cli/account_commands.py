@@ -11,7 +11,7 @@ import typer
 
 from telebill.adapters.fx.ecb_csv import read_ecb_csv
 from telebill.domain.accounts import KeyKind, Role
-from telebill.domain.money import currency
+from telebill.domain.money import currency, format_micros
 from telebill.entrypoints.cli.context import container
 
 accounts_app = typer.Typer(help="Accounts and sub-accounts.", no_args_is_help=True)
@@ -61,6 +61,58 @@ def set_plan(
     with container() as c:
         account = c.accounts.set_plan(sid, plan)
     typer.echo(f"account {account.sid} now on plan {account.plan}")
+
+
+_FLAGS = {"true": True, "false": False}
+
+
+@accounts_app.command("settings")
+def account_settings(
+    sid: Annotated[str, typer.Argument(help="Account SID.")],
+    changes: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="NAME=VALUE to change: billing_address, vat_number, policy (cut_off|allow_negative), "
+            "credit_limit, low_balance_threshold, auto_recharge_enabled (true|false), auto_recharge_threshold, "
+            "auto_recharge_amount, suspended (true|false), webhook_url, webhook_secret. Money in the account "
+            "currency (e.g. 5.00)."
+        ),
+    ] = None,
+) -> None:
+    """Show an account's balance and billing settings; with NAME=VALUE arguments, change them
+    first (all or none)."""
+    values: dict[str, object] = {}
+    for item in changes or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"{item!r}: expected NAME=VALUE", param_hint="CHANGES")
+        name = name.strip()
+        flag = name in ("auto_recharge_enabled", "suspended")
+        if flag and value.strip().lower() not in _FLAGS:
+            raise typer.BadParameter(f"{name}: true or false", param_hint="CHANGES")
+        values[name] = _FLAGS[value.strip().lower()] if flag else value
+    with container() as c:
+        account = c.accounts.account(sid)
+        b = c.credits.update_settings(account, values) if values else c.credits.balance(account)
+    money = {"balance": b.balance, "holds": b.holds, "available": b.available}
+    s = b.settings
+    money |= {
+        "credit_limit": s.credit_limit,
+        "low_balance_threshold": s.low_balance_threshold,
+        "auto_recharge_threshold": s.auto_recharge_threshold,
+        "auto_recharge_amount": s.auto_recharge_amount,
+    }
+    shown: dict[str, object] = {k: format_micros(v, account.currency) for k, v in money.items()}
+    shown |= {
+        "currency": account.currency.code,
+        "policy": s.policy.value,
+        "auto_recharge_enabled": s.auto_recharge_enabled,
+        "suspended": s.suspended,
+        "billing_address": s.billing_address,
+        "vat_number": s.vat_number,
+        "webhook_url": s.webhook_url,
+    }
+    typer.echo(json.dumps({"sid": account.sid, **shown}))
 
 
 @keys_app.command("create")

@@ -1,0 +1,55 @@
+"""The operator's prepaid commands as real processes: `accounts settings`, `topup`, `numbers`,
+`ledger verify`."""
+
+from __future__ import annotations
+
+import json
+
+from e2e_cli import Telebill
+
+
+def new_account(telebill: Telebill, currency: str = "USD") -> str:
+    created = json.loads(telebill.run("accounts", "create", "--name", "acme", "--currency", currency, "--json").stdout)
+    sid: str = created["sid"]
+    return sid
+
+
+def settings(telebill: Telebill, sid: str, *changes: str) -> dict[str, object]:
+    shown: dict[str, object] = json.loads(telebill.run("accounts", "settings", sid, *changes).stdout)
+    return shown
+
+
+def test_the_operator_sets_a_billing_address_then_records_a_payment_once(telebill: Telebill) -> None:
+    sid = new_account(telebill)
+    refused = telebill.fails("topup", sid, "25.00")
+    assert "billing address" in refused.stderr
+    shown = settings(telebill, sid, "billing_address=1 Main St", "low_balance_threshold=2.50")
+    assert (shown["billing_address"], shown["low_balance_threshold"], shown["balance"]) == ("1 Main St", "2.50", "0.00")
+
+    first = json.loads(telebill.run("topup", sid, "25.00", "--idempotency-key", "bank-1", "--json").stdout)
+    again = json.loads(telebill.run("topup", sid, "25", "--idempotency-key", "bank-1", "--json").stdout)
+    assert (first["balance"], first["replayed"], again["balance"], again["replayed"]) == ("25.00", False, "25.00", True)
+    assert "was used for another top-up" in telebill.fails("topup", sid, "30.00", "--idempotency-key", "bank-1").stderr
+    assert settings(telebill, sid)["balance"] == "25.00"
+    assert "ledger OK" in telebill.run("ledger", "verify").stdout
+
+
+def test_bad_settings_change_nothing_and_name_the_setting(telebill: Telebill) -> None:
+    sid = new_account(telebill)
+    before = settings(telebill, sid)
+    assert "policy" in telebill.fails("accounts", "settings", sid, "credit_limit=5.00", "policy=bogus").stderr
+    assert "suspended" in telebill.fails("accounts", "settings", sid, "suspended=maybe").stderr
+    assert "NAME=VALUE" in telebill.fails("accounts", "settings", sid, "billing_address").stderr
+    # the built-in provider takes no money from the customer: it cannot run auto-recharge
+    refused = telebill.fails("accounts", "settings", sid, "auto_recharge_enabled=true", "auto_recharge_amount=10.00")
+    assert "cannot charge the customer" in refused.stderr
+    assert settings(telebill, sid) == before
+    assert "was not found" in telebill.fails("accounts", "settings", "AC" + "0" * 32).stderr
+
+
+def test_numbers_are_attached_and_listed(telebill: Telebill) -> None:
+    sid = new_account(telebill)
+    assert "international calling on" in telebill.run("numbers", "add", sid, "+14155550100", "--international").stdout
+    telebill.run("numbers", "add", sid, "+14155550111")
+    listed = telebill.run("numbers", "list", sid).stdout.splitlines()
+    assert sorted(listed) == ["+14155550100\tinternational=on", "+14155550111\tinternational=off"]
