@@ -71,9 +71,10 @@ def bootstrap(
     pricing = PricingService(catalog, fx, clock)
     credits = CreditService(uow, clock, payments or ManualPayments(), settings.billing_identity_currencies)
     charging = ChargingService(uow, clock, pricing, settings.charging_interval_s, settings.hold_timeout_s)
+    webhooks = WebhookNotifier(clock, allow_private=settings.webhook_allow_private)
     return Container(
         settings, engine, clock, catalog, accounts, fx, pricing, LedgerService(uow), credits, charging,
         LineService(uow, clock),
-        notifications=NotificationService(uow, clock, credits, charging, WebhookNotifier(clock), LogNotifier()),
+        notifications=NotificationService(uow, clock, credits, charging, webhooks, LogNotifier()),
         units=uow,
     )  # fmt: skip

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     # with no hand-off to a thread and back; better when the database answers at once (same
     # host, spare cores), worse when its answers wait (ADR 10). SQLite always runs on the loop.
     charging_threads: int = Field(default=4, ge=0, le=64)
+    # Webhooks may go to private, loopback or link-local addresses (receivers on the
+    # platform's own network). Off by default: a customer's URL must not reach internal hosts.
+    webhook_allow_private: bool = False
     # Accounts in these currencies need a billing address or VAT number to add funds.
     billing_identity_currencies: frozenset[str] = frozenset({"USD", "EUR"})
 

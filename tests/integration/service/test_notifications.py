@@ -53,7 +53,9 @@ class World:
     def restart(self) -> Container:
         """Dispose of the container and build a new one on the same database (a new process)."""
         self.c.close()
-        self.c = bootstrap(Settings(database_url=self.database_url), self.clock, self.payments)
+        self.c = bootstrap(
+            Settings(database_url=self.database_url, webhook_allow_private=True), self.clock, self.payments
+        )
         return self.c
 
     def spend(self, minutes: int) -> None:
@@ -80,7 +82,7 @@ class World:
 @pytest.fixture
 def world(database_url: str, clock: FrozenClock) -> Iterator[World]:
     payments = ScriptedPayments()
-    c = bootstrap(Settings(database_url=database_url), clock, payments)
+    c = bootstrap(Settings(database_url=database_url, webhook_allow_private=True), clock, payments)
     c.migrate()
     for _ in load_demo(c.catalog, c.fx, datetime(2026, 1, 1, tzinfo=UTC)):
         pass
