@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
@@ -92,3 +93,42 @@ def test_a_missing_column_fails_naming_it(telebill: Telebill) -> None:
     telebill.run("plans", "create", "retail", "--international", "carrier")
     proc = telebill.fails("rate-cdrs", "cdrs.csv", "--plan", "retail")
     assert "'from'" in proc.stderr
+
+
+def test_an_output_naming_an_input_fails_before_writing_and_leaves_the_input_as_it_was(telebill: Telebill) -> None:
+    (telebill.cwd / "deck.csv").write_text(DECK, encoding="utf-8")
+    (telebill.cwd / "cdrs.csv").write_text(CDRS, encoding="utf-8")
+    telebill.run("decks", "import", "deck.csv", "--name", "carrier", "--currency", "EUR")
+    telebill.run("plans", "create", "retail", "--international", "carrier")
+    (telebill.cwd / "link.csv").symlink_to("cdrs.csv")
+    os.link(telebill.cwd / "cdrs.csv", telebill.cwd / "hard.csv")
+    for rejects in ("cdrs.csv", "link.csv", "hard.csv"):
+        proc = telebill.fails("rate-cdrs", "cdrs.csv", "--plan", "retail", "--out", "out.csv", "--rejects", rejects)
+        assert f"--rejects {rejects} is the input cdrs.csv" in proc.stderr
+    proc = telebill.fails("rate-cdrs", "cdrs.csv", "--plan", "retail", "--out", "hard.csv")
+    assert "--out hard.csv is the input cdrs.csv" in proc.stderr
+    assert (telebill.cwd / "cdrs.csv").read_text(encoding="utf-8") == CDRS
+    assert sorted(p.name for p in telebill.cwd.iterdir() if p.suffix == ".csv") == [
+        "cdrs.csv", "deck.csv", "hard.csv", "link.csv"
+    ]  # fmt: skip
+
+
+def test_a_custom_time_format_rejects_impossible_dates_and_prices_real_ones(telebill: Telebill) -> None:
+    (telebill.cwd / "deck.csv").write_text(DECK, encoding="utf-8")
+    (telebill.cwd / "cdrs.csv").write_text(
+        "call_id,from,to,start_time,duration_s\n"
+        "a,,+442079460018,29/02/2026 10:00:00,60\n"
+        "b,,+442079460018,31/03/2026 23:59:60,60\n"
+        "c,,+442079460018,31/03/2026 23:59:59,+60\n",
+        encoding="utf-8",
+    )
+    telebill.run("decks", "import", "deck.csv", "--name", "carrier", "--currency", "EUR",
+                 "--effective-from", "2026-03-01")  # fmt: skip
+    telebill.run("plans", "create", "retail", "--international", "carrier")
+    proc = telebill.run("rate-cdrs", "cdrs.csv", "--plan", "retail", "--time-format", "%d/%m/%Y %H:%M:%S")
+    assert "read 3 rows: 1 rated, 2 rejected" in proc.stdout
+    assert [(r["call_id"], r["billed_s"]) for r in read_csv(telebill.cwd / "cdrs.rated.csv")] == [("c", "60")]
+    assert {r["call_id"]: r["reject_reason"] for r in read_csv(telebill.cwd / "cdrs.rejects.csv")} == {
+        "a": "start_time: not a valid date/time",
+        "b": "start_time: not a valid date/time",
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -159,3 +160,15 @@ def test_an_unknown_plan_or_a_bad_instant_fails_with_a_message(telebill: Telebil
     rated_in_march(telebill)
     assert "nope" in telebill.fails("rerate", "out.csv", "--plan", "nope").stderr
     assert "--at" in telebill.fails("rerate", "out.csv", "--plan", "retail", "--at", "April").stderr
+
+
+def test_a_summary_naming_an_input_through_any_link_fails_and_leaves_the_input_as_it_was(telebill: Telebill) -> None:
+    rated_in_march(telebill)
+    before = (telebill.cwd / "out.csv").read_bytes()
+    (telebill.cwd / "link.csv").symlink_to("out.csv")
+    os.link(telebill.cwd / "out.csv", telebill.cwd / "hard.csv")
+    for summary in ("link.csv", "hard.csv"):
+        proc = telebill.fails("rerate", "out.csv", "--plan", "retail", "--out", "d.csv", "--summary", summary)
+        assert f"--summary {summary} is the input out.csv" in proc.stderr
+    assert (telebill.cwd / "out.csv").read_bytes() == before
+    assert not (telebill.cwd / "d.csv").exists()

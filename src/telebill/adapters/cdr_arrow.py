@@ -12,6 +12,7 @@ a string per row) and exact per-currency totals.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Final
@@ -20,17 +21,9 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from telebill.adapters.cdr_columns import (
-    ISO_8601,
-    Reasons,
-    dialled_numbers,
-    encoded_texts,
-    flags,
-    instants_us,
-    joined,
-    whole_numbers,
-)
-from telebill.adapters.cdr_names import FIELD_NAMES
+from telebill.adapters.cdr_columns import Reasons, dialled_numbers, encoded_texts, flags, whole_numbers
+from telebill.adapters.cdr_names import FIELD_NAMES, time_fields
+from telebill.adapters.cdr_times import ISO_8601, instants_us, joined
 from telebill.domain.bulk_numbers import MISSING, OK, ParsedNumbers, parse_numbers
 from telebill.domain.bulk_rating import CHARGE_DECIMALS, BulkRater, CdrColumns, RatedColumns, RateStatus
 from telebill.domain.dialling_plan import dialling_plan
@@ -56,6 +49,7 @@ _DAY_US: Final = 86_400_000_000
 # A number column with at most this share of distinct values in a sample is parsed once per value.
 _SAMPLE_ROWS: Final = 4096
 _REPEATED_SHARE: Final = 0.9
+_NUMBER_ERROR: Final = re.compile(r"^invalid phone number (?:'[^']*'|\"[^\"]*\"): ")
 
 
 @dataclass(frozen=True)
@@ -85,6 +79,8 @@ class CdrMapping:
 
     def __post_init__(self) -> None:
         normalise_region(self.default_country)
+        if self.time_format != ISO_8601:
+            time_fields(self.time_format)  # refuses a format whose dates it could not check
         if self.duration_s is None and self.end_time is None:
             raise InvalidInput("a CDR mapping needs a duration_s column or an end_time column")
 
@@ -241,10 +237,10 @@ class ArrowCdrRater:
         reasons = Reasons(n)
         origin = self._numbers(_column(batch, m.origin, "from"))
         bad_origin = np.flatnonzero((origin.error != OK) & (origin.error != MISSING))
-        reasons.add_coded(bad_origin, origin.error[bad_origin], origin.reasons, "from: ")
+        reasons.add_coded(bad_origin, origin.error[bad_origin], _bare(origin.reasons), "from: ")
         dest = self._numbers(_column(batch, m.destination, "to"))
         bad_dest = np.flatnonzero(dest.error != OK)
-        reasons.add_coded(bad_dest, dest.error[bad_dest], dest.reasons, "to: ")
+        reasons.add_coded(bad_dest, dest.error[bad_dest], _bare(dest.reasons), "to: ")
         start = self._start(batch, reasons)
         duration = self._duration(batch, start, reasons)
         answered = np.ones(n, dtype=np.bool_)
@@ -318,6 +314,13 @@ class ArrowCdrRater:
                 text = cache[s] = self.rater.rate_text(s)
             out.append(text)
         return out
+
+
+def _bare(reasons: tuple[str, ...]) -> tuple[str, ...]:
+    """Reasons a number was refused, without the `invalid phone number '...': ` that the scalar
+    parser's errors open with: a row reads the same reason whichever parser refused its number
+    (the rejects file has the number beside it)."""
+    return tuple(_NUMBER_ERROR.sub("", r) for r in reasons)
 
 
 def _decimal_column(units: Int64Array, valid: BoolArray) -> pa.Array:

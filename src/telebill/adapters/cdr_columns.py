@@ -1,17 +1,17 @@
 """Arrow columns of call records turned into numpy columns for the bulk rater, without Python
-objects per row: dialled numbers (strings or integers), instants and durations.
+objects per row: dialled numbers (strings or integers), whole numbers (durations), flags and
+texts encoded as dictionaries. Times are read in `cdr_times`.
 
 Owns the reading of each cell's spelling. A cell that cannot be read becomes a per-row reason
 (`Reasons`), never an exception, so one bad row never stops a file: the caller sends it to the
 rejects with that reason. Rows whose text the vectorised path cannot be sure of (numbers with
-unusual characters, ISO 8601 strings in mixed spellings) are read one by one in Python.
+unusual characters) are read one by one in Python.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import numpy as np
@@ -25,11 +25,8 @@ Int64Array = npt.NDArray[np.int64]
 Int32Array = npt.NDArray[np.int32]
 BoolArray = npt.NDArray[np.bool_]
 
-ISO_8601: Final = "iso8601"
 # The separators `numbering.parse_number` drops, in RE2 syntax (other whitespace: scalar path).
 _SEPARATORS: Final = r"[ \t\n\r\f\v\-./()\x{00a0}]"
-_UNIT_US: Final = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": -1_000}
-_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -72,7 +69,8 @@ class Reasons:
         return self.code >= 0
 
 
-def _as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+def as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous array (chunks combined, dictionaries decoded)."""
     if isinstance(column, pa.ChunkedArray):
         return column.combine_chunks()
     if pa.types.is_dictionary(column.type):
@@ -93,11 +91,11 @@ class _Texts:
 
 def dialled_numbers(column: pa.Array | pa.ChunkedArray) -> DialledNumbers:
     """Digits, digit counts and `+` flags of a number column (strings or integers)."""
-    array = _as_array(column)
+    array = as_array(column)
     n = len(array)
     valid = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
     if pa.types.is_integer(array.type):
-        values = np.asarray(array.cast(pa.int64()).fill_null(0).to_numpy(), dtype=np.int64)
+        values = _int64s(array)
         counts = np.where(values > 0, digit_count(values), -1).astype(np.int8)
         counts[~valid] = 0
         return DialledNumbers(values, counts, np.zeros(n, dtype=np.bool_), _Texts(array))
@@ -122,14 +120,14 @@ def _plain_digits(array: pa.Array) -> tuple[Int64Array, Int64Array, BoolArray]:
     n = len(array)
     plus = _bools(pc.starts_with(array, "+"))
     body = pc.ascii_ltrim(array, characters="+")
-    full_length = _ints(pc.binary_length(array))
-    length = _ints(pc.binary_length(body))
+    full_length = ints(pc.binary_length(array))
+    length = ints(pc.binary_length(body))
     plain = _bools(pc.ascii_is_decimal(body)) & (length <= MAX_DIGITS) & (full_length - length <= 1)
     values = np.zeros(n, dtype=np.int64)
     if plain.all():
-        values = _ints(pc.cast(body, pa.int64()))
+        values = ints(pc.cast(body, pa.int64()))
     elif plain.any():
-        values[plain] = _ints(pc.cast(body.filter(pa.array(plain)), pa.int64()))
+        values[plain] = ints(pc.cast(body.filter(pa.array(plain)), pa.int64()))
     out_length = np.where(plain, length, np.where(full_length == 0, 0, -1))
     return values, out_length, plus
 
@@ -158,110 +156,63 @@ def _digits_from_buffers(array: pa.Array) -> tuple[Int64Array, Int64Array, BoolA
     plain = (length > 0) & (length <= MAX_DIGITS)
     validity = None if plain.all() else pa.py_buffer(np.packbits(plain, bitorder="little"))
     texts = pa.Array.from_buffers(pa.string(), n, [validity, pa.py_buffer(starts), pa.py_buffer(digits)])
-    values = _ints(pc.cast(texts, pa.int64()))
+    values = ints(pc.cast(texts, pa.int64()))
     if validity is not None:  # the caller reads the other cells again into these rows
         values = values.copy()
     return values, np.where(plain, length, np.where(full == 0, 0, -1)), plus
 
 
-def _ints(array: pa.Array | pa.ChunkedArray) -> Int64Array:
-    return np.asarray(_as_array(array).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+def ints(array: pa.Array | pa.ChunkedArray) -> Int64Array:
+    """The values of an integer column as int64, nulls as 0."""
+    return np.asarray(as_array(array).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _bools(array: pa.Array | pa.ChunkedArray) -> BoolArray:
-    return np.asarray(_as_array(array).fill_null(False).to_numpy(zero_copy_only=False), dtype=np.bool_)
-
-
-def instants_us(
-    column: pa.Array | pa.ChunkedArray, fmt: str, field_name: str, reasons: Reasons
-) -> tuple[Int64Array, BoolArray]:
-    """Microseconds since the epoch (UTC) of each cell, and which cells were read. Timestamps
-    without a zone, and date-times without an offset, are taken as UTC."""
-    array = _as_array(column)
-    n = len(array)
-    if pa.types.is_timestamp(array.type) or pa.types.is_date(array.type):
-        if pa.types.is_date(array.type):
-            array = array.cast(pa.timestamp("s"))
-        raw = np.asarray(array.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
-        factor = _UNIT_US[array.type.unit]
-        us = raw * factor if factor > 0 else raw // -factor
-        ok = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
-    elif pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        us, ok = _parse_texts(array, fmt)
-    else:
-        reasons.add(np.ones(n, dtype=np.bool_), f"{field_name}: a {array.type} column is not a date-time")
-        return np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.bool_)
-    missing = ~np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
-    reasons.add(missing, f"{field_name}: missing")
-    spelled = "an ISO 8601 date-time" if fmt == ISO_8601 else f"a date-time like {fmt}"
-    reasons.add(~ok & ~missing, f"{field_name}: not {spelled}")
-    return us, ok
-
-
-def _parse_texts(array: pa.Array, fmt: str) -> tuple[Int64Array, BoolArray]:
-    if fmt != ISO_8601:
-        parsed = pc.strptime(array, format=fmt, unit="us", error_is_null=True)
-        return _timestamps_us(parsed)
-    for target in (pa.timestamp("us", tz="UTC"), pa.timestamp("us")):
-        try:
-            return _timestamps_us(pc.cast(array, target))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue
-    return _parse_iso_one_by_one(array.to_pylist())
-
-
-def _timestamps_us(parsed: pa.Array) -> tuple[Int64Array, BoolArray]:
-    ok = np.asarray(parsed.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
-    us = np.asarray(parsed.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
-    return us, ok
-
-
-def _parse_iso_one_by_one(texts: list[str | None]) -> tuple[Int64Array, BoolArray]:
-    us = np.zeros(len(texts), dtype=np.int64)
-    ok = np.zeros(len(texts), dtype=np.bool_)
-    for i, text in enumerate(texts):
-        if text is None:
-            continue
-        try:
-            instant = datetime.fromisoformat(text.strip())
-        except ValueError:
-            continue
-        if instant.tzinfo is None:
-            instant = instant.replace(tzinfo=UTC)
-        us[i] = (instant - _EPOCH) // timedelta(microseconds=1)
-        ok[i] = True
-    return us, ok
-
-
-def joined(left: pa.Array | pa.ChunkedArray, right: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """`left + " " + right` per row, as text (a date column and a time column)."""
-    return pc.binary_join_element_wise(_as_array(left).cast(pa.string()), _as_array(right).cast(pa.string()), " ")
+    return np.asarray(as_array(array).fill_null(False).to_numpy(zero_copy_only=False), dtype=np.bool_)
 
 
 def whole_numbers(column: pa.Array | pa.ChunkedArray, field_name: str, reasons: Reasons) -> Int64Array:
     """Integers of a column of integers or of their decimal text; other cells get a reason."""
-    array = _as_array(column)
+    array = as_array(column)
     valid = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
     reasons.add(~valid, f"{field_name}: missing")
     if pa.types.is_integer(array.type):
-        return np.asarray(array.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        values = _int64s(array)
+        if pa.types.is_unsigned_integer(array.type):
+            reasons.add(valid & (values < 0), f"{field_name}: too large")
+        return values
     text = pc.utf8_trim_whitespace(array.cast(pa.string()))
-    whole = _bools(pc.match_substring_regex(text, pattern=r"^[+-]?[0-9]{1,18}$"))
-    reasons.add(valid & ~whole, f"{field_name}: not a whole number")
+    whole = _bools(pc.match_substring_regex(text, pattern=r"^-?[0-9]{1,18}$"))
     values = pc.cast(pc.if_else(pa.array(whole), text, "0"), pa.int64())
-    out = np.asarray(values.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
-    return np.where(whole, out, 0)
+    out = np.where(whole, np.asarray(values.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64), 0)
+    odd = np.flatnonzero(valid & ~whole)
+    if odd.size:  # a leading `+` (which the cast refuses), an empty cell or not a number: rare
+        cells = text.take(pa.array(odd, type=pa.int64()))
+        plus = _bools(pc.match_substring_regex(cells, pattern=r"^\+[0-9]{1,18}$"))
+        if plus.any():
+            out[odd[plus]] = ints(pc.cast(pc.utf8_ltrim(cells.filter(pa.array(plus)), characters="+"), pa.int64()))
+        empty = ints(pc.binary_length(cells)) == 0
+        reasons.add(odd[empty], f"{field_name}: missing")
+        long = _bools(pc.match_substring_regex(cells, pattern=r"^[+-]?[0-9]{19,}$"))
+        reasons.add(odd[long], f"{field_name}: too large")
+        reasons.add(odd[~plus & ~empty], f"{field_name}: not a whole number")
+    return out
+
+
+def _int64s(array: pa.Array) -> Int64Array:
+    """An integer column as int64, nulls as 0; a uint64 above 2^63 - 1 comes out negative."""
+    return np.asarray(array.cast(pa.int64(), safe=False).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def flags(column: pa.Array | pa.ChunkedArray, field_name: str, reasons: Reasons) -> BoolArray:
     """Booleans of a boolean column or of text true/false/1/0/yes/no (any case)."""
-    array = _as_array(column)
+    array = as_array(column)
     valid = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
     reasons.add(~valid, f"{field_name}: missing")
     if pa.types.is_boolean(array.type):
         return _bools(array)
     if pa.types.is_integer(array.type):
-        values = np.asarray(array.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        values = _int64s(array)
         reasons.add(valid & (values != 0) & (values != 1), f"{field_name}: not 0 or 1")
         return np.asarray(values == 1, dtype=np.bool_)
     text = pc.utf8_lower(pc.utf8_trim_whitespace(array.cast(pa.string())))

@@ -24,8 +24,9 @@ import pyarrow.parquet as pq
 
 from telebill.adapters.cdr_amounts import AMOUNT_TYPE, as_array
 from telebill.adapters.cdr_arrow import CdrMapping
-from telebill.adapters.cdr_columns import Reasons, instants_us, joined, whole_numbers
+from telebill.adapters.cdr_columns import Reasons, whole_numbers
 from telebill.adapters.cdr_names import FORMATS
+from telebill.adapters.cdr_times import instants_us, joined
 from telebill.domain.charge_comparison import micros_decimal
 from telebill.domain.destination_names import DestinationNames
 from telebill.domain.errors import InvalidInput

@@ -1,10 +1,12 @@
-"""CDR files in, rated and rejected CDR files out, streamed batch by batch.
+"""CDR files rated into a rated and a rejects file (CSV or Parquet), streamed batch by batch,
+with the counts that prove no row was lost.
 
-Owns reading CSV (`pyarrow.csv.open_csv`, every column as text so a late odd cell cannot
-break type inference and the original spelling is written back unchanged) and Parquet
-(`ParquetFile.iter_batches`), splitting each rated batch into the output (input columns +
-`charge`, `currency`, `matched_prefix`, `billed_s`, `rate`) and the rejects (input columns +
-`reject_reason`), and the counts that prove no row was lost. Memory holds one batch at a time.
+Owns splitting each rated batch into the output (input columns + `charge`, `currency`,
+`matched_prefix`, `billed_s`, `rate`) and the rejects (input columns + `reject_reason`), writing
+both, and the counts. Memory holds one batch at a time. The inputs are read by `cdr_inputs`,
+whose column layout is settled before anything is written; outputs are written under temporary
+names and renamed into place only when the run completes (`staged`), so a failed run leaves
+none half-written.
 Parquet output is written for speed on one core: text columns arrive dictionary-encoded
 (`ArrowCdrRater.split_batch`) and are stored as plain strings in the file's schema; dictionaries
 only for text columns that repeat values; integer and time columns delta-encoded (ids and times
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import ctypes
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,11 +43,11 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from telebill.adapters.cdr_arrow import RATED_FIELDS, ArrowCdrRater
+from telebill.adapters.cdr_inputs import common_schema, read_batches, read_errors
 from telebill.adapters.cdr_names import FORMATS, input_format
 from telebill.domain.bulk_rating import CHARGE_DECIMALS
 from telebill.domain.errors import InvalidInput, TelebillError
 
-_CSV_BYTES_PER_ROW: Final = 96
 _REASON: Final = "reject_reason"
 _COMPRESSION: Final = "snappy"
 _Kinds = tuple[list[str], list[str]]  # columns that repeat values, near-unique columns
@@ -104,42 +107,6 @@ def batch_memory() -> Iterator[None]:
         yield
     finally:
         pa.set_memory_pool(previous)
-
-
-def total_rows(paths: Sequence[Path]) -> int | None:
-    """Rows in all the files when their metadata says so (Parquet), else None (CSV)."""
-    if any(input_format(p) != "parquet" for p in paths):
-        return None
-    return sum(int(pq.ParquetFile(p).metadata.num_rows) for p in paths)
-
-
-def read_batches(
-    path: Path, batch_rows: int, dictionaries: Sequence[str] = ()
-) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    """The schema of a CDR file and its batches of at most `batch_rows` rows. Text columns of
-    a Parquet file named in `dictionaries` come as dictionaries (the schema keeps them as text)."""
-    if input_format(path) == "parquet":
-        parquet = pq.ParquetFile(path, read_dictionary=[n for n in dictionaries if n in parquet_names(path)] or None)
-        return parquet.schema_arrow, parquet.iter_batches(batch_size=batch_rows)
-    block = min(max(batch_rows * _CSV_BYTES_PER_ROW, 1 << 20), 1 << 30)
-    read_options = pcsv.ReadOptions(block_size=block)
-    with pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=min(block, 1 << 22))) as probe:
-        names = probe.schema.names
-    convert = pcsv.ConvertOptions(column_types={name: pa.string() for name in names})
-    reader = pcsv.open_csv(path, read_options=read_options, convert_options=convert)
-    return reader.schema, _sliced(reader, batch_rows)
-
-
-def parquet_names(path: Path) -> list[str]:
-    """Names of the text columns of a Parquet file."""
-    return [f.name for f in pq.read_schema(path) if pa.types.is_string(f.type)]
-
-
-def _sliced(reader: pcsv.CSVStreamingReader, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    with reader:
-        for batch in reader:
-            for start in range(0, batch.num_rows, batch_rows):
-                yield batch.slice(start, batch_rows)
 
 
 class _Writer(Protocol):
@@ -262,25 +229,43 @@ def _rate_files(
 ) -> RatingCounts:
     counts = RatingCounts()
     totals: dict[str, int] = {}
+    schema = common_schema(inputs)
     # The callers' numbers repeat: a Parquet file's dictionary of them is read as it is.
     repeated = [rater.mapping.origin] if input_format(inputs[0]) == "parquet" else []
-    first_schema, first_batches = read_batches(inputs[0], batch_rows, repeated)
-    input_names = first_schema.names
     read_schema = pa.schema(
         [f.with_type(pa.dictionary(pa.int32(), f.type)) if f.name in repeated and pa.types.is_string(f.type) else f
-         for f in first_schema]
+         for f in schema]
     )  # fmt: skip
-    with _Outputs(out, rejects, fmt, rater, first_schema, read_schema) as outputs:
-        for i, path in enumerate(inputs):
-            schema, batches = (first_schema, first_batches) if i == 0 else read_batches(path, batch_rows, repeated)
-            if schema.names != input_names:
-                raise InvalidInput(f"{path}: columns {schema.names} differ from those of {inputs[0]} {input_names}")
+    with (
+        staged(out, rejects) as (out_part, rejects_part),
+        _Outputs(out_part, rejects_part, fmt, rater, schema, read_schema) as outputs,
+    ):
+        for path in inputs:
+            _, batches = read_batches(path, batch_rows, repeated)
             for batch in batches:
-                _rate_one(_conform(batch, read_schema), rater, outputs, counts, totals)
+                with read_errors(path):  # a cell Arrow cannot convert, in this file
+                    conformed = _conform(batch, read_schema)
+                    _rate_one(conformed, rater, outputs, counts, totals)
                 if progress is not None:
                     progress(batch.num_rows)
     counts.charges = {code: Decimal(units).scaleb(-CHARGE_DECIMALS) for code, units in totals.items()}
     return counts
+
+
+@contextmanager
+def staged(*paths: Path) -> Iterator[tuple[Path, ...]]:
+    """Paths to write `paths` under, beside them: renamed onto them when the block completes,
+    deleted when it fails, so that a failed run leaves no half-written output (and the files
+    it would have replaced as they were)."""
+    parts = tuple(p.with_name(f".{p.name}.{os.getpid()}.partial") for p in paths)
+    try:
+        yield parts
+    except BaseException:
+        for part in parts:
+            part.unlink(missing_ok=True)
+        raise
+    for part, path in zip(parts, paths, strict=True):
+        os.replace(part, path)
 
 
 def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
@@ -322,5 +307,4 @@ __all__ = [
     "batch_memory",
     "input_format",
     "rate_cdr_files",
-    "total_rows",
 ]

@@ -34,7 +34,8 @@ from telebill.adapters.cdr_compare import (
     destination_labels,
     write_report,
 )
-from telebill.adapters.cdr_files import CountsDoNotAddUp, read_batches
+from telebill.adapters.cdr_files import CountsDoNotAddUp, staged
+from telebill.adapters.cdr_inputs import read_batches, read_errors
 from telebill.domain.charge_comparison import Tolerance, Verdict, exact_sum, verdicts
 from telebill.domain.destination_names import DestinationNames
 from telebill.domain.errors import InvalidInput
@@ -129,16 +130,18 @@ def reconcile_files(
     if batch_rows < 1:
         raise InvalidInput(f"batch_rows must be positive, got {batch_rows}")
     report = ReconcileReport()
-    with ReportSink(disputes, DISPUTE_SCHEMA, fmt) as sink:
-        for path in inputs:
-            _, batches = read_batches(path, batch_rows)
-            row = 0
-            for batch in batches:
-                _reconcile_one(batch, path.name, row, rater, names, cost, tolerance, sink, report)
-                row += batch.num_rows
-                if progress is not None:
-                    progress(batch.num_rows)
-    write_report(summary, summary_table(report.totals), fmt)
+    with staged(disputes, summary) as (disputes_part, summary_part):
+        with ReportSink(disputes_part, DISPUTE_SCHEMA, fmt) as sink:
+            for path in inputs:
+                _, batches = read_batches(path, batch_rows)
+                row = 0
+                for batch in batches:
+                    with read_errors(path):  # a cell Arrow cannot convert, in this file
+                        _reconcile_one(batch, path.name, row, rater, names, cost, tolerance, sink, report)
+                    row += batch.num_rows
+                    if progress is not None:
+                        progress(batch.num_rows)
+        write_report(summary_part, summary_table(report.totals), fmt)
     if not report.balanced:
         raise CountsDoNotAddUp(f"read {report.read} rows but checked {report.checked} and rejected {report.rejected}")
     return report

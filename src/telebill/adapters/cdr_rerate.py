@@ -32,7 +32,8 @@ from telebill.adapters.cdr_compare import (
     destination_labels,
     write_report,
 )
-from telebill.adapters.cdr_files import CountsDoNotAddUp, read_batches
+from telebill.adapters.cdr_files import CountsDoNotAddUp, staged
+from telebill.adapters.cdr_inputs import read_batches, read_errors
 from telebill.domain.charge_comparison import Change, changes, rerate_difference
 from telebill.domain.destination_names import DestinationNames
 from telebill.domain.errors import InvalidInput
@@ -172,22 +173,26 @@ def rerate_files(
         raise InvalidInput(f"batch_rows must be positive, got {batch_rows}")
     report = RerateReport()
     call_names: list[str] | None = None
-    with ReportSink(diffs, DIFF_SCHEMA, fmt) as sink:
-        for path in previous:
-            schema, batches = read_batches(path, batch_rows)
-            if "charge" not in schema.names and "reject_reason" not in schema.names:
-                raise InvalidInput(f"{path}: not an output of rate-cdrs (no charge or reject_reason column)")
-            names_here = [n for n in schema.names if n not in _RATING_COLUMNS]
-            if call_names is None:
-                call_names = names_here
-            elif names_here != call_names:
-                raise InvalidInput(f"{path}: call columns {names_here} differ from those of {previous[0]} {call_names}")
-            for batch in batches:
-                _compare_one(batch, call_names, rater, names, old_names, write_all, sink, report)
-                if progress is not None:
-                    progress(batch.num_rows)
-        report.written = sink.rows
-    write_report(summary, summary_table(report.totals), fmt)
+    with staged(diffs, summary) as (diffs_part, summary_part):
+        with ReportSink(diffs_part, DIFF_SCHEMA, fmt) as sink:
+            for path in previous:
+                schema, batches = read_batches(path, batch_rows)
+                if "charge" not in schema.names and "reject_reason" not in schema.names:
+                    raise InvalidInput(f"{path}: not an output of rate-cdrs (no charge or reject_reason column)")
+                names_here = [n for n in schema.names if n not in _RATING_COLUMNS]
+                if call_names is None:
+                    call_names = names_here
+                elif names_here != call_names:
+                    raise InvalidInput(
+                        f"{path}: call columns {names_here} differ from those of {previous[0]} {call_names}"
+                    )
+                for batch in batches:
+                    with read_errors(path):  # a cell Arrow cannot convert, in this file
+                        _compare_one(batch, call_names, rater, names, old_names, write_all, sink, report)
+                    if progress is not None:
+                        progress(batch.num_rows)
+            report.written = sink.rows
+        write_report(summary_part, summary_table(report.totals), fmt)
     if not report.balanced:
         raise CountsDoNotAddUp(f"read {report.read} rows but compared {report.compared}")
     return report

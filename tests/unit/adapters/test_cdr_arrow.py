@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from telebill.adapters.cdr_arrow import RATED_FIELDS, ArrowCdrRater, CdrMapping
+from telebill.adapters.cdr_compare import call_columns
 from telebill.domain.bulk_rating import BulkRater
 from telebill.domain.catalog.deck import DeckContent, DeckVersion
 from telebill.domain.catalog.entries import ALL, Destination, Increments, Tariff, VoiceRate
@@ -161,3 +162,23 @@ def test_the_arrow_rater_survives_pickling() -> None:
     copy = pickle.loads(pickle.dumps(rater()))
     out = copy.rate_batch(batch([cdr("a", "+442079460018", 61)])).to_pylist()
     assert out[0]["charge"] == Decimal("0.200000")
+
+
+def test_the_uk_preset_rejects_an_end_date_that_does_not_exist_rather_than_bill_days() -> None:
+    row = {"callID": "1", "phoneNumber": "1650333333", "destPhoneNumber": "02079460018", "startDate": "28/02/2026",
+           "endDate": "31/02/2026", "startTime": "23:50:00", "endTime": "0:10:00"}  # fmt: skip
+    mapping = CdrMapping.preset("uk-sample")
+    out = rater(mapping).rate_batch(batch([row])).to_pylist()[0]
+    assert (out["charge"], out["reject_reason"]) == (None, "end_time: not a valid date/time")
+    # rerate and reconcile report the call's duration as unknown, not as two days
+    assert call_columns(batch([row]), mapping)[4].to_pylist() == [None]
+    fixed = call_columns(batch([{**row, "endDate": "01/03/2026"}]), mapping)
+    assert fixed[4].to_pylist() == [1200]
+
+
+def test_a_bad_number_gets_the_same_reason_whichever_parser_reads_it() -> None:
+    rows = [cdr("1", "+38000000000"), cdr("2", "+380 0000 0000"), cdr("3", "(380)00000000"), cdr("4", "+380-0000000x")]
+    reasons = [r["reject_reason"] for r in rater().rate_batch(batch(rows)).to_pylist()]
+    integers = rater().rate_batch(pa.RecordBatch.from_pylist([cdr("5", 38000000000)]))
+    assert reasons[:3] == ["to: wrong length for its country"] * 3 == integers.column("reject_reason").to_pylist() * 3
+    assert reasons[3] == "to: only digits, an optional leading + or 00, and separators"

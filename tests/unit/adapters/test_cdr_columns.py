@@ -1,5 +1,6 @@
 """Number columns are read to digits as `numbering.parse_number` would see them, whichever
-path the reader takes (straight off the string buffers, or Arrow's string kernels)."""
+path the reader takes (straight off the string buffers, or Arrow's string kernels); durations
+as whole numbers or with a reason."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from telebill.adapters.cdr_columns import dialled_numbers
+from telebill.adapters.cdr_columns import Reasons, dialled_numbers, whole_numbers
 
 cells = st.one_of(
     st.none(),
@@ -52,3 +53,20 @@ def test_a_column_of_plus_and_digits_is_read_off_its_buffers() -> None:
     assert got.digits[:3].tolist() == [442079460018, 0, 442079460018]
     assert got.length.tolist() == [12, 1, 12, 0, -1, -1]
     assert got.plus[:3].tolist() == [True, True, False]
+
+
+def test_a_plus_signed_duration_is_read_and_an_empty_one_is_missing() -> None:
+    reasons = Reasons(7)
+    got = whole_numbers(pa.array(["60", "+60", " -5 ", "", "  ", "6O", None]), "duration_s", reasons)
+    assert got[:3].tolist() == [60, 60, -5]
+    assert [reasons.texts[c] if c >= 0 else None for c in reasons.code.tolist()] == [
+        None, None, None,
+        "duration_s: missing", "duration_s: missing", "duration_s: not a whole number", "duration_s: missing",
+    ]  # fmt: skip
+
+
+def test_an_unsigned_duration_past_the_int64_range_is_a_reason_not_an_error() -> None:
+    reasons = Reasons(2)
+    got = whole_numbers(pa.array([2**64 - 1, 61], type=pa.uint64()), "duration_s", reasons)
+    assert got[1] == 61
+    assert [reasons.texts[c] if c >= 0 else None for c in reasons.code.tolist()] == ["duration_s: too large", None]

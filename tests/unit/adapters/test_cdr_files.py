@@ -13,14 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 from test_cdr_arrow import rater
 
-from telebill.adapters.cdr_files import (
-    RatingCounts,
-    batch_memory,
-    input_format,
-    keep_freed_memory,
-    rate_cdr_files,
-    total_rows,
-)
+from telebill.adapters.cdr_files import RatingCounts, batch_memory, input_format, keep_freed_memory, rate_cdr_files
+from telebill.adapters.cdr_inputs import total_rows
 from telebill.domain.errors import InvalidInput
 
 HEADER = "call_id,from,to,start_time,duration_s\n"
@@ -174,3 +168,87 @@ def test_batch_memory_has_arrow_allocate_from_malloc_while_it_lasts_and_restores
         during = pa.default_memory_pool().backend_name
     assert pa.default_memory_pool().backend_name == before
     assert during == ("system" if keep_freed_memory() else before)
+
+
+def call_table(**columns: pa.Array) -> pa.Table:
+    """Calls to the UK with the given columns (as many rows as they have)."""
+    n = len(next(iter(columns.values())))
+    one = {"call_id": "x", "from": "+33612345678", "to": "+442079460018", "start_time": "2026-02-01T10:00:00Z"}
+    return pa.table({**{k: pa.array([v] * n) for k, v in one.items()}, **columns})
+
+
+def rate_parquet(tmp_path: Path, *tables: pa.Table) -> RatingCounts:
+    paths = []
+    for i, table in enumerate(tables):
+        paths.append(tmp_path / f"in{i}.parquet")
+        pq.write_table(table, paths[-1])
+    return rate_cdr_files(paths, tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater())
+
+
+def test_inputs_whose_column_types_differ_are_rated_as_one_type_with_reasons(tmp_path: Path) -> None:
+    counts = rate_parquet(
+        tmp_path,
+        call_table(duration_s=pa.array([60], pa.int64())),
+        call_table(duration_s=pa.array([60.4, 61.0])),  # each cell read as its text
+        call_table(duration_s=pa.array([2**62], pa.int64())),
+    )
+    assert (counts.read, counts.rated, counts.rejected) == (4, 2, 2)
+    assert [r["duration_s"] for r in read_csv(tmp_path / "out.csv")] == ["60", "61"]
+    assert [(r["duration_s"], r["reject_reason"]) for r in read_csv(tmp_path / "rej.csv")] == [
+        ("60.4", "duration_s: not a whole number"),
+        ("4611686018427387904", "duration_s: too large"),  # as text, past what the rater reads
+    ]
+    numbers = rate_parquet(
+        tmp_path, call_table(to=pa.array([442079460018]), duration_s=pa.array([60], pa.int32())),
+        call_table(duration_s=pa.array([2**62], pa.int64())),
+    )  # fmt: skip
+    assert (numbers.read, numbers.rated, numbers.rejected) == (2, 1, 1)
+
+
+def test_inputs_whose_column_types_cannot_be_one_are_refused_naming_both_before_writing(tmp_path: Path) -> None:
+    (tmp_path / "out.csv").write_text("earlier output\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match=r"in1.parquet: column 'start_time' is timestamp\[ms\], but string in .*in0"):
+        rate_parquet(
+            tmp_path,
+            call_table(duration_s=pa.array([60])),
+            call_table(duration_s=pa.array([60])).set_column(3, "start_time", pa.array([0], pa.timestamp("ms"))),
+        )
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "earlier output\n"
+    assert not (tmp_path / "rej.csv").exists()
+
+
+def test_a_plus_signed_duration_is_rated_as_its_seconds(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "cdrs.csv", ["p,,+442079460018,2026-02-01T10:00:00Z,+61\n"])
+    counts = rate_cdr_files([source], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater())
+    assert (counts.read, counts.rated) == (1, 1)
+    assert [(r["duration_s"], r["billed_s"]) for r in read_csv(tmp_path / "out.csv")] == [("+61", "120")]
+
+
+def test_a_csv_row_of_the_wrong_width_fails_naming_its_line_and_leaves_the_outputs_as_they_were(
+    tmp_path: Path,
+) -> None:
+    good = "c,,+442079460018,2026-02-01T10:00:00Z,61\n"
+    rows = 30_000  # more than the first block read, so that some batches are rated before the bad row
+    source = write_csv(tmp_path / "cdrs.csv", [good] * rows + ["short,,+442079460018,61\n", good])
+    (tmp_path / "out.csv").write_text("earlier output\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match=rf"cdrs.csv: line {rows + 2}: expected 5 columns, got 4: 'short,"):
+        rate_cdr_files([source], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater(), batch_rows=1000)
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "earlier output\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdrs.csv", "out.csv"]
+
+
+def test_an_empty_csv_or_a_blank_line_fails_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "empty.csv").write_text("", encoding="utf-8")
+    with pytest.raises(InvalidInput, match=r"empty.csv: empty file \(no header row\)"):
+        rate_cdr_files([tmp_path / "empty.csv"], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater())
+    blank = write_csv(tmp_path / "blank.csv", [ROWS[0], "   \n"])
+    with pytest.raises(InvalidInput, match=r"blank\.csv: line 3: expected 5 columns, got 1"):
+        rate_cdr_files([blank], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["blank.csv", "empty.csv"]
+
+
+def test_a_missing_mapped_column_fails_without_leaving_output_files(tmp_path: Path) -> None:
+    (tmp_path / "cdrs.csv").write_text("id,to\n1,+442079460018\n", encoding="utf-8")
+    with pytest.raises(InvalidInput, match="'from'"):
+        rate_cdr_files([tmp_path / "cdrs.csv"], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdrs.csv"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -95,9 +97,33 @@ def _outputs(inputs: list[Path], out: Path | None, rejects: Path | None, fmt: st
     if rejects is None:
         stem = out.name[: -len(out.suffix)] if out.suffix else out.name
         rejects = out.with_name(f"{stem.removesuffix('.rated')}.rejects.{fmt}")
-    if out.resolve() == rejects.resolve() or out.resolve() in {p.resolve() for p in inputs}:
-        raise InvalidInput(f"the output {out} must differ from the rejects file and the inputs")
+    distinct_outputs(inputs, [("--out", out), ("--rejects", rejects)])
     return out, rejects, fmt
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file: equal once resolved (symbolic links followed), or links
+    to one existing file (a hard link, another mount of the directory)."""
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def distinct_outputs(inputs: Sequence[Path], outputs: Sequence[tuple[str, Path]]) -> None:
+    """InvalidInput unless each output (option, path) is a file of its own: writing it must not
+    overwrite an input or another output. Checked before anything is written."""
+    for i, (option, path) in enumerate(outputs):
+        for other_option, other in outputs[:i]:
+            if _same_file(path, other):
+                raise InvalidInput(f"{option} {path} is the same file as {other_option} {other}; give another path")
+        for source in inputs:
+            if _same_file(path, source):
+                raise InvalidInput(
+                    f"{option} {path} is the input {source}, which it would overwrite; give another path"
+                )
 
 
 def rate_cdrs(
@@ -129,7 +155,8 @@ def rate_cdrs(
     rejects file with the reason. Prints the counts and the total charge per currency; exits
     non-zero if rows read != rows rated + rows rejected."""
     from telebill.adapters.cdr_arrow import ArrowCdrRater
-    from telebill.adapters.cdr_files import batch_memory, rate_cdr_files, total_rows
+    from telebill.adapters.cdr_files import batch_memory, rate_cdr_files
+    from telebill.adapters.cdr_inputs import total_rows
 
     mapping = mapping_of(preset, columns, default_country, time_format)
     out_path, rejects_path, out_fmt = _outputs(inputs, out, rejects, fmt)

@@ -16,9 +16,8 @@ import typer
 
 from telebill.adapters.cdr_names import FIELD_NAMES, FORMATS, input_format
 from telebill.domain.charge_comparison import Change, Tolerance, Verdict, micros_decimal
-from telebill.domain.errors import InvalidInput
 from telebill.domain.money import format_decimal
-from telebill.entrypoints.cli.cdr_commands import mapping_of, rows_progress
+from telebill.entrypoints.cli.cdr_commands import distinct_outputs, mapping_of, rows_progress
 from telebill.entrypoints.cli.context import container
 from telebill.entrypoints.presenters import parse_instant
 from telebill.service.rate_comparison import comparison_rater, destination_names
@@ -65,8 +64,7 @@ def _outputs(
     if summary is None:
         stem = out.name[: -len(out.suffix)] if out.suffix else out.name
         summary = out.with_name(f"{stem}.summary.{fmt}")
-    if out.resolve() == summary.resolve() or {out.resolve(), summary.resolve()} & {p.resolve() for p in inputs}:
-        raise InvalidInput(f"the outputs {out} and {summary} must differ from each other and from the inputs")
+    distinct_outputs(inputs, [("--out", out), ("--summary", summary)])
     return out, summary, fmt
 
 
@@ -113,7 +111,8 @@ def rerate(
     counts per change and the old and new totals per currency; exits non-zero if the counts do
     not add up."""
     from telebill.adapters.cdr_arrow import ArrowCdrRater
-    from telebill.adapters.cdr_files import batch_memory, total_rows
+    from telebill.adapters.cdr_files import batch_memory
+    from telebill.adapters.cdr_inputs import total_rows
     from telebill.adapters.cdr_rerate import rerate_files
 
     mapping = mapping_of(preset, columns, default_country, time_format)
@@ -185,7 +184,8 @@ def reconcile(
     differs from ours by more than the tolerance, and the calls we cannot price. Prints the
     counts and the totals per currency; exits non-zero if the counts do not add up."""
     from telebill.adapters.cdr_arrow import ArrowCdrRater
-    from telebill.adapters.cdr_files import batch_memory, total_rows
+    from telebill.adapters.cdr_files import batch_memory
+    from telebill.adapters.cdr_inputs import total_rows
     from telebill.adapters.cdr_reconcile import CarrierCost, reconcile_files
 
     mapping = mapping_of(preset, columns, default_country, time_format)
