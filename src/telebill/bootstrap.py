@@ -67,7 +67,7 @@ def bootstrap(
     uow = SqlUnitOfWorkFactory(engine)
     accounts = AccountService(uow, clock, RsaJwtKeys(), settings.operator_token_hash)
     catalog = CatalogService(uow, clock)
-    fx = ExchangeRateService(uow)
+    fx = ExchangeRateService(uow, clock)
     pricing = PricingService(catalog, fx, clock)
     credits = CreditService(uow, clock, payments or ManualPayments(), settings.billing_identity_currencies)
     charging = ChargingService(uow, clock, pricing, settings.charging_interval_s, settings.hold_timeout_s)

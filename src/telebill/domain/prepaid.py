@@ -1,8 +1,20 @@
 """Prepaid credit rules: negative-balance policy, low-balance alerts, auto-recharge.
 
-Amounts are micros of the account's currency. An alert or an auto-recharge fires once per
-*crossing*: when the available balance goes from above the threshold to at or below it,
-and is re-armed when a top-up lifts the balance back above.
+Amounts are micros of the account's currency. A low-balance alert and an auto-recharge each
+fire once per *crossing* of their threshold. A crossing starts when spending (a hold, a
+charge) takes the available balance to or below the threshold while the rule is armed, and
+it ends only when credit added to the account (a top-up, an auto-recharge's own top-up
+included) lifts the available balance above the threshold; that re-arms the rule. Money
+coming back otherwise does not: a hold released when a call ends or expires, a charge
+corrected down. If it did, every unanswered call of an account just above the threshold
+would alert again (its hold dips below, its release lifts back above).
+
+An auto-recharge whose own top-up leaves the balance at or below its threshold (an amount
+smaller than the gap) does not end the crossing either: it is *spent*, and no further
+recharge starts until a top-up lifts the balance above the threshold. Re-arming it instead
+would charge the customer's card again on every call, one small top-up after another. At
+most one recharge is in flight at a time, and a declined one stops auto-recharge until the
+customer turns it on again (which retries: a declined recharge leaves it unspent).
 """
 
 from __future__ import annotations
@@ -31,6 +43,7 @@ class BillingSettings:
     auto_recharge_amount: int = 0
     auto_recharge_in_flight: bool = False
     auto_recharge_declined: bool = False
+    auto_recharge_spent: bool = False  # its top-up landed at or below the threshold: this crossing had its recharge
     billing_address: str = ""
     vat_number: str = ""
     suspended: bool = False
@@ -55,6 +68,14 @@ class BillingSettings:
         return bool(self.billing_address.strip() or self.vat_number.strip())
 
 
+class BalanceChange(Enum):
+    """What moved the available balance: only credit added ends a crossing."""
+
+    SPENDING = "spending"  # a hold placed or released, a charge or its correction
+    TOP_UP = "top_up"  # credit added by the customer or the operator
+    AUTO_RECHARGE = "auto_recharge"  # credit added by the recharge an earlier crossing started
+
+
 @dataclass(frozen=True, slots=True)
 class BalanceEvents:
     """What a balance change sets off, and the settings to store afterwards."""
@@ -64,20 +85,31 @@ class BalanceEvents:
     start_auto_recharge: bool
 
 
-def after_balance_change(settings: BillingSettings, before: int, after: int) -> BalanceEvents:
-    """Alerts and auto-recharge are edge-triggered: fired once when the available balance
-    crosses down through the threshold, re-armed when it is lifted back above it."""
+def after_balance_change(
+    settings: BillingSettings, before: int, after: int, change: BalanceChange = BalanceChange.SPENDING
+) -> BalanceEvents:
+    """Alerts and auto-recharge are edge-triggered: fired once when spending takes the
+    available balance to or below the threshold, re-armed only when credit added lifts it
+    back above (see the module docstring). Most changes leave the settings as they were."""
     s = settings
-    alert = False
-    if after > s.low_balance_threshold:
-        if s.low_balance_alerted:  # re-armed (most changes leave the settings as they were)
+    if change is not BalanceChange.SPENDING:
+        if after > s.low_balance_threshold and s.low_balance_alerted:
             s = replace(s, low_balance_alerted=False)
-    elif not s.low_balance_alerted and after < before:
+        if after > s.auto_recharge_threshold:
+            if s.auto_recharge_spent:
+                s = replace(s, auto_recharge_spent=False)
+        elif change is BalanceChange.AUTO_RECHARGE and not s.auto_recharge_spent:
+            s = replace(s, auto_recharge_spent=True)
+    alert = not s.low_balance_alerted and after <= s.low_balance_threshold and after < before
+    if alert:
         s = replace(s, low_balance_alerted=True)
-        alert = True
-    recharge = False
-    armed = s.auto_recharge_enabled and not s.auto_recharge_in_flight and not s.auto_recharge_declined
-    if armed and after <= s.auto_recharge_threshold and after < before:
+    armed = (
+        s.auto_recharge_enabled
+        and not s.auto_recharge_in_flight
+        and not s.auto_recharge_declined
+        and not s.auto_recharge_spent
+    )
+    recharge = armed and after <= s.auto_recharge_threshold and after < before
+    if recharge:
         s = replace(s, auto_recharge_in_flight=True)
-        recharge = True
     return BalanceEvents(s, alert, recharge)

@@ -83,27 +83,28 @@ def admit(
     if view is None:
         return Refusal.NO_PRICE, call
     try:
+        # SMS and inbound prices come from the list deck, in its currency, with the plan's
+        # rate frozen beside them: the charge is computed in the deck currency and then
+        # converted (ADR 6), and the call records the rate it used, as outbound calls do
+        deck = view.list_deck
         if kind is CallKind.SMS:
-            sms = view.list_deck.sms_price(other) if r.direction == "outbound" else None
-            price = sms.current_price if sms else Decimal(0)
-            inbound_sms = view.sms_prices(line_number.country or "")
-            if r.direction == "inbound":
+            if r.direction == "outbound":
+                price = deck.sms_price(other).current_price
+            else:
+                inbound_sms = [p for p in deck.sms if p.country == line_number.country]
                 price = inbound_sms[0].inbound_price if inbound_sms else Decimal(0)
             return None, replace(
-                call, price_per_minute=view.convert(price) if sms else price, fx_rate=Decimal(1),
-                deck_currency=view.currency.code, matched_prefix=other.country or "", deck=view.list_deck.label,
-                friendly_name=f"SMS {other.country}",
+                call, price_per_minute=price, fx_rate=view.fx_rate, deck_currency=deck.currency.code,
+                matched_prefix=other.country or "", deck=deck.label, friendly_name=f"SMS {other.country}",
             )  # fmt: skip
         if r.direction == "inbound":
-            inbound = view.inbound_for(line_number, other)
-            if inbound is None:
-                return Refusal.NO_PRICE, call
+            inbound = deck.inbound_price(line_number, other)
             return None, replace(
                 call, price_per_minute=inbound.current_price, initial_s=inbound.increments.initial,
                 subsequent_s=inbound.increments.subsequent, connection_fee=inbound.connection_fee,
                 rounding=str(inbound.rounding), free=inbound.current_price == 0 and inbound.connection_fee == 0,
-                deck_currency=view.currency.code, matched_prefix=inbound.number_type.value,
-                friendly_name=f"inbound {inbound.country} {inbound.number_type.value}", deck=view.list_deck.label,
+                fx_rate=view.fx_rate, deck_currency=deck.currency.code, matched_prefix=inbound.number_type.value,
+                friendly_name=f"inbound {inbound.country} {inbound.number_type.value}", deck=deck.label,
             )  # fmt: skip
         quote, _ = view.quote(other, line_number)
     except NoPrice:

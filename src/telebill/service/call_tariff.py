@@ -6,7 +6,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from telebill.domain.catalog.entries import Increments
-from telebill.domain.charging import CallTariff
+from telebill.domain.charging import CallTariff, convert
 from telebill.domain.money import Rounding, to_micros
 from telebill.service.ports import CallRow
 
@@ -27,5 +27,6 @@ def _tariff(
 
 
 def sms_micros(call: CallRow) -> int:
-    """The price of one message, as charged: the entry's rounding, in micros."""
-    return to_micros(Rounding.parse(call.rounding).apply(call.price_per_minute))
+    """The price of one message, as charged: the entry's rounding in the deck currency, then
+    converted to the account's (ADR 6), in micros."""
+    return to_micros(convert(Rounding.parse(call.rounding).apply(call.price_per_minute), call.fx_rate))

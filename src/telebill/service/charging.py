@@ -290,12 +290,10 @@ class ChargingService:
             call = self._settle_to(uow, ledger, account, call, customer_id, revenue_id, used_s, now)
             call = replace(call, used_s=used_s, usage_seq=call.usage_seq + 1)
             tariff = tariff_of(call)
-            if tariff.free:
-                grant = self._interval
-            else:
-                available = ledger.balance(customer_id).credit_available
-                budget = available - settings.floor
-                grant = tariff.extra_affordable(used_s, budget, self._interval)
+            grant = min(self._interval, MAX_CALL_S - used_s)  # never past what `end` accepts
+            if not tariff.free:
+                budget = ledger.balance(customer_id).credit_available - settings.floor
+                grant = tariff.extra_affordable(used_s, budget, grant)
             call = self._hold(uow, ledger, account, call, customer_id, revenue_id, used_s, grant, now)
             uow.billing.update_call(call)
             after = ledger.balance(customer_id).credit_available

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 from telebill.domain.accounts import Account, Principal, Role
 from telebill.domain.errors import Forbidden, IdempotencyConflict, InvalidInput, RetryableConflict
 from telebill.domain.ledger import MAX_TOTAL_MICROS, MAX_TRANSFER_MICROS, AccountKind, TransferKind
-from telebill.domain.money import format_decimal, from_micros, to_decimal, to_micros
-from telebill.domain.prepaid import BillingSettings, NegativePolicy, after_balance_change
+from telebill.domain.money import format_decimal, format_micros, from_micros, to_decimal, to_micros
+from telebill.domain.prepaid import BalanceChange, BillingSettings, NegativePolicy, after_balance_change
 from telebill.service.ledger import Ledger, customer_credit_code
 from telebill.service.ports import Clock, PaymentProvider, PaymentResult, PaymentRow, UnitOfWork, UnitOfWorkFactory
 
@@ -49,16 +49,23 @@ def settings_of(uow: UnitOfWork, account_sid: str, lock: bool = False) -> Billin
 
 
 def balance_events(
-    uow: UnitOfWork, account: Account, settings: BillingSettings, before: int, after: int, now: datetime
+    uow: UnitOfWork,
+    account: Account,
+    settings: BillingSettings,
+    before: int,
+    after: int,
+    now: datetime,
+    change: BalanceChange = BalanceChange.SPENDING,
 ) -> BillingSettings:
     """Store the consequences of a balance change: an alert and an auto-recharge request,
-    each at most once per crossing, as outbox messages in this transaction."""
-    events = after_balance_change(settings, before, after)
+    each at most once per crossing, as outbox messages in this transaction. Money in the
+    messages is written as the API writes it (at least the currency's minor units)."""
+    events = after_balance_change(settings, before, after, change)
     payload = {
         "account_sid": account.sid,
         "currency": account.currency.code,
-        "available": format_decimal(from_micros(after)),
-        "threshold": format_decimal(from_micros(settings.low_balance_threshold)),
+        "available": format_micros(after, account.currency),
+        "threshold": format_micros(settings.low_balance_threshold, account.currency),
         "at": now.isoformat(),
     }
     # One message per crossing: the random part keeps two crossings at the same instant (a
@@ -68,7 +75,11 @@ def balance_events(
     if events.low_balance_alert:
         uow.billing.enqueue(account.sid, "balance.low", f"balance.low:{account.sid}:{stamp}", payload, now)
     if events.start_auto_recharge:
-        recharge = {**payload, "amount": format_decimal(from_micros(settings.auto_recharge_amount))}
+        recharge = {
+            **payload,
+            "threshold": format_micros(settings.auto_recharge_threshold, account.currency),  # the one crossed
+            "amount": format_micros(settings.auto_recharge_amount, account.currency),
+        }
         uow.billing.enqueue(account.sid, "auto_recharge", f"auto_recharge:{account.sid}:{stamp}", recharge, now)
     if events.settings != settings:
         uow.billing.save_settings(account.sid, events.settings)
@@ -135,6 +146,9 @@ class CreditService:
                     raise InvalidInput(f"{name}: not a setting")
             if values.get("auto_recharge_enabled"):
                 values["auto_recharge_declined"] = False  # turning it on again retries after a decline
+            if {"auto_recharge_enabled", "auto_recharge_threshold", "auto_recharge_amount"} & values.keys():
+                # a recharge spent on this crossing was too small: new terms may recharge again
+                values["auto_recharge_spent"] = False
             updated = replace(current, **values)
             if updated.auto_recharge_enabled and (
                 values.get("auto_recharge_enabled") or "auto_recharge_amount" in values
@@ -255,7 +269,8 @@ class CreditService:
                 # saved here: balance_events saves only what it changes itself
                 settings = replace(settings, auto_recharge_in_flight=False)
                 uow.billing.save_settings(account.sid, settings)
-            settings = balance_events(uow, account, settings, before, before + micros, now)
+            change = BalanceChange.AUTO_RECHARGE if source == "auto" else BalanceChange.TOP_UP
+            settings = balance_events(uow, account, settings, before, before + micros, now, change)
         elif source == "auto":
             settings = replace(settings, auto_recharge_in_flight=False, auto_recharge_declined=True)
             uow.billing.save_settings(account.sid, settings)

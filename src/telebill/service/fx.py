@@ -2,6 +2,11 @@
 
 The rate for a date is the one published on the last business day on or before it (the
 ECB publishes only on business days). A cross rate A->B is (B per EUR) / (A per EUR).
+
+Rates are cached, for at most `cache_ttl_s` by the service clock: charging asks for a rate on
+every call, and `telebill fx import` run in another process (the day's rates, a correction)
+must still reach a running server within that time. An import through this instance clears
+the cache at once.
 """
 
 from __future__ import annotations
@@ -12,21 +17,23 @@ from decimal import Decimal, localcontext
 
 from telebill.domain.errors import NoRate
 from telebill.domain.money import Currency
-from telebill.service.ports import FxRepository, UnitOfWorkFactory
+from telebill.service.ports import Clock, FxRepository, UnitOfWorkFactory
+from telebill.service.ttl_cache import TtlCache
 
 _EUR = "EUR"
 
 
 class ExchangeRateService:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, cache_ttl_s: float = 60.0) -> None:
         self._uow = uow
-        self._cache: dict[tuple[str, str, date], Decimal] = {}
+        # keyed by day, not instant: one entry serves every call of the day until it expires
+        self._cache: TtlCache[tuple[str, str, date], Decimal] = TtlCache(clock, cache_ttl_s)
 
     def import_rates(self, rates: Sequence[tuple[date, str, Decimal]]) -> int:
         with self._uow() as uow:
             count = uow.fx.replace(rates)
             uow.commit()
-        self._cache.clear()
+        self._cache.invalidate()
         return count
 
     def span(self) -> tuple[date | None, date | None, int]:
@@ -37,18 +44,15 @@ class ExchangeRateService:
         if source.code == target.code:
             return Decimal(1)
         day = at.date()
-        key = (source.code, target.code, day)
-        cached = self._cache.get(key)
-        if cached is not None:
-            return cached
+        return self._cache.get((source.code, target.code, day), lambda: self._load(source.code, target.code, day))
+
+    def _load(self, source: str, target: str, day: date) -> Decimal:
         with self._uow() as uow:
-            src = self._per_eur(uow.fx, source.code, day)
-            dst = self._per_eur(uow.fx, target.code, day)
+            src = self._per_eur(uow.fx, source, day)
+            dst = self._per_eur(uow.fx, target, day)
         with localcontext() as ctx:
             ctx.prec = 28
-            value = dst / src
-        self._cache[key] = value
-        return value
+            return dst / src
 
     @staticmethod
     def _per_eur(repo: FxRepository, code: str, day: date) -> Decimal:

@@ -388,9 +388,8 @@ class PaymentProvider(Protocol):
 
     @property
     def collects_payment(self) -> bool:
-        """Whether `charge` takes the money from the customer (a card processor): then a
-        customer may add funds themselves. A provider that records money received by other
-        means (a bank transfer an operator saw arrive) does not: only an operator may."""
+        """`charge` takes the money from the customer (a card processor), who may then add funds
+        themselves; else it records money received by other means, and only an operator may."""
         ...
 
     def charge(self, account_sid: str, amount: Decimal, currency: str, idempotency_key: str) -> PaymentResult: ...

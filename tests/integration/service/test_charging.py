@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -112,6 +112,50 @@ def test_free_destinations_need_no_hold(demo_container: Container, acme: Account
     auth = c.charging.authorize(acme, CallRequest("c1", US_LINE, "+12125550100"))
     assert (auth.allowed, auth.free) == (True, True)
     assert c.charging.end(acme, "c1", 600, answered=True).charge == 0
+
+
+@pytest.mark.parametrize("destination", [UK_MOBILE, "+12125550100"], ids=["paid", "free"])
+def test_usage_grants_no_time_past_the_four_hour_maximum_that_end_accepts(
+    demo_container: Container, acme: Account, destination: str
+) -> None:
+    c = demo_container
+    c.credits.top_up(acme, "10.00", "t1")
+    assert c.charging.authorize(acme, CallRequest("long", US_LINE, destination)).allowed
+    near = c.charging.usage(acme, "long", 4 * 3600 - 60)
+    assert (near.proceed, near.granted_until_s) == (True, 4 * 3600)
+    at_the_cap = c.charging.usage(acme, "long", 4 * 3600)
+    assert (at_the_cap.proceed, at_the_cap.granted_until_s) == (False, 4 * 3600)
+    end = c.charging.end(acme, "long", 4 * 3600, answered=True)
+    assert end.charge == (0 if destination != UK_MOBILE else micros("0.021") * 240)
+    assert c.credits.balance(acme).holds == 0
+    assert c.ledger.verify().ok
+
+
+def test_inbound_calls_and_messages_record_the_exchange_rate_they_were_converted_at(demo_container: Container) -> None:
+    c = demo_container
+    euro = c.accounts.create_account("euro", currency("EUR"), "demo-discount").account  # a plan priced in USD
+    c.credits.update_settings(euro, {"billing_address": "1 Rue de Rivoli, Paris"})
+    c.credits.top_up(euro, "10.00", "t1")
+    c.lines.add(euro, US_LINE)
+    fx = c.pricing.view(euro).fx_rate
+    assert fx != 1
+
+    inbound = c.charging.authorize(euro, CallRequest("in", UK_MOBILE, US_LINE, direction="inbound")).call
+    sms_out = c.charging.authorize(euro, CallRequest("out", US_LINE, "+14155550123", kind="sms")).call
+    sms_in = c.charging.authorize(euro, CallRequest("sin", "+14155550123", US_LINE, "inbound", "sms")).call
+    for call in (inbound, sms_out, sms_in):
+        assert (call.fx_rate, call.deck_currency, call.currency) == (fx, "USD", "EUR")
+
+    # priced in the deck currency, then converted (ADR 6): 0.0040 USD a minute in 6 s steps
+    assert inbound.price_per_minute == Decimal("0.0040")
+    assert c.charging.end(euro, "in", 61, answered=True).charge == in_euro_micros(Decimal("0.0044"), fx)
+    assert sms_out.price_per_minute == Decimal("0.0079")
+    assert sms_out.charged == sms_in.charged == in_euro_micros(Decimal("0.0079"), fx)
+    assert c.ledger.verify().ok
+
+
+def in_euro_micros(usd: Decimal, fx: Decimal) -> int:
+    return int((usd * fx).quantize(Decimal("0.000001"), ROUND_HALF_UP) * 1_000_000)
 
 
 def test_top_ups_need_a_billing_identity_in_usd(demo_container: Container) -> None:

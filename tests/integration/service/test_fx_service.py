@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from telebill.adapters.clock import FrozenClock
 from telebill.adapters.fx.ecb_csv import read_ecb_csv
-from telebill.bootstrap import Container
+from telebill.bootstrap import Container, bootstrap
+from telebill.config import Settings
 from telebill.domain.errors import NoRate
 from telebill.domain.money import currency
 
@@ -50,6 +52,24 @@ def test_importing_the_same_days_again_replaces_them(rates: Container) -> None:
     rates.fx.import_rates(read_ecb_csv(io.StringIO(fixed), "fix.csv"))
     assert rates.fx.span() == before
     assert rates.fx.rate(currency("EUR"), currency("USD"), datetime(2026, 10, 30, tzinfo=UTC)) == Decimal("1.5")
+
+
+def test_a_rate_imported_by_another_process_is_used_within_a_minute(
+    rates: Container, database_url: str, clock: FrozenClock
+) -> None:
+    eur, usd = currency("EUR"), currency("USD")
+    at = datetime(2026, 10, 30, 9, tzinfo=UTC)
+    published = Decimal(_row("2026-10-30", "USD"))
+    assert rates.fx.rate(eur, usd, at) == published
+    cli = bootstrap(Settings(database_url=database_url), clock)  # `telebill fx import`, another process
+    try:
+        cli.fx.import_rates(read_ecb_csv(io.StringIO("Date,USD,\n2026-10-30,1.5,\n"), "fix.csv"))
+    finally:
+        cli.close()
+    clock.advance(timedelta(seconds=59))
+    assert rates.fx.rate(eur, usd, at) == published  # still cached: charging asks on every call
+    clock.advance(timedelta(seconds=1))
+    assert rates.fx.rate(eur, usd, at) == Decimal("1.5")
 
 
 def _row(day: str, code: str) -> str:

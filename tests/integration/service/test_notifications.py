@@ -131,7 +131,7 @@ def test_a_low_balance_alert_fires_once_per_crossing_below_the_threshold(
     assert report.delivered == 2
     lines = logged(notification_log)
     assert [line["topic"] for line in lines] == ["balance.low", "balance.low"]
-    assert [line["data"]["available"] for line in lines] == ["4.995000", "4.882000"]
+    assert [line["data"]["available"] for line in lines] == ["4.995", "4.882"]
     assert all(row.delivered_at == world.clock.now() and row.attempts == 1 for row in world.outbox())
     assert c.notifications.run_once().delivered == 0  # delivered once
 
@@ -393,7 +393,7 @@ def test_a_webhook_is_signed_and_retried_at_the_backoff_times_until_delivered_on
         "created_at": row.created_at.isoformat(),
         "data": row.payload,
     }
-    assert document["data"]["available"] == "4.989000"
+    assert document["data"]["available"] == "4.989"
 
 
 def test_a_webhook_failing_every_time_is_given_up_after_ten_attempts(world: World, receiver: Receiver) -> None:

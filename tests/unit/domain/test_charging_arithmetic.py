@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from telebill.domain.catalog.entries import Increments
 from telebill.domain.charging import CallTariff
 from telebill.domain.money import Rounding
-from telebill.domain.prepaid import BillingSettings, NegativePolicy, after_balance_change
+from telebill.domain.prepaid import BalanceChange, BillingSettings, NegativePolicy, after_balance_change
 
 tariffs = st.builds(
     CallTariff,
@@ -45,7 +45,7 @@ def test_a_low_balance_alert_fires_once_per_crossing() -> None:
     assert first.low_balance_alert
     again = after_balance_change(first.settings, 4_000_000, 3_000_000)
     assert not again.low_balance_alert
-    rearmed = after_balance_change(again.settings, 3_000_000, 20_000_000)
+    rearmed = after_balance_change(again.settings, 3_000_000, 20_000_000, BalanceChange.TOP_UP)
     assert not rearmed.low_balance_alert
     assert after_balance_change(rearmed.settings, 20_000_000, 1_000_000).low_balance_alert
 

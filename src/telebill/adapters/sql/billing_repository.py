@@ -31,6 +31,7 @@ _SETTINGS_COLUMNS = [
     "auto_recharge_amount",
     "auto_recharge_in_flight",
     "auto_recharge_declined",
+    "auto_recharge_spent",
     "billing_address",
     "vat_number",
     "suspended",

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 from telebill.adapters.sql.tables import metadata
@@ -106,6 +107,7 @@ billing_settings = Table(
     Column("auto_recharge_amount", BigInteger, nullable=False),
     Column("auto_recharge_in_flight", Boolean, nullable=False),
     Column("auto_recharge_declined", Boolean, nullable=False),
+    Column("auto_recharge_spent", Boolean, nullable=False, server_default=false()),
     Column("billing_address", Text, nullable=False),
     Column("vat_number", String(40), nullable=False),
     Column("suspended", Boolean, nullable=False),

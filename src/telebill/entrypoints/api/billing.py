@@ -52,6 +52,7 @@ def balance_json(account: Account, b: AccountBalance) -> dict[str, Any]:
             "amount": _money(s.auto_recharge_amount, account),
             "in_flight": s.auto_recharge_in_flight,
             "declined": s.auto_recharge_declined,
+            "spent": s.auto_recharge_spent,  # this crossing had its recharge; a top-up above re-arms
         },
         "billing_address": s.billing_address,
         "vat_number": s.vat_number,

@@ -108,7 +108,7 @@ async def authorize_call(request: Request) -> JSONResponse:
             "max_duration_s": auth.max_duration_s,
             "granted_until_s": auth.granted_until_s,
             "rate": format_decimal(auth.rate),
-            "rate_currency": auth.call.deck_currency,  # the rate's currency (the plan's, for outbound voice)
+            "rate_currency": auth.call.deck_currency,  # the rate's currency: the plan's
             "currency": auth.currency,
             "free": auth.free,
         }
