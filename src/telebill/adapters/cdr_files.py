@@ -212,10 +212,7 @@ def rate_cdr_files(
         raise InvalidInput("no CDR files given")
     if batch_rows < 1:
         raise InvalidInput(f"batch_rows must be positive, got {batch_rows}")
-    counts = _rate_files(inputs, out, rejects, fmt, rater, batch_rows, progress)
-    if not counts.balanced:
-        raise CountsDoNotAddUp(f"read {counts.read} rows but rated {counts.rated} and rejected {counts.rejected}")
-    return counts
+    return _rate_files(inputs, out, rejects, fmt, rater, batch_rows, progress)
 
 
 def _rate_files(
@@ -236,18 +233,18 @@ def _rate_files(
         [f.with_type(pa.dictionary(pa.int32(), f.type)) if f.name in repeated and pa.types.is_string(f.type) else f
          for f in schema]
     )  # fmt: skip
-    with (
-        staged(out, rejects) as (out_part, rejects_part),
-        _Outputs(out_part, rejects_part, fmt, rater, schema, read_schema) as outputs,
-    ):
-        for path in inputs:
-            _, batches = read_batches(path, batch_rows, repeated)
-            for batch in batches:
-                with read_errors(path):  # a cell Arrow cannot convert, in this file
-                    conformed = _conform(batch, read_schema)
-                    _rate_one(conformed, rater, outputs, counts, totals)
-                if progress is not None:
-                    progress(batch.num_rows)
+    with staged(out, rejects) as (out_part, rejects_part):
+        with _Outputs(out_part, rejects_part, fmt, rater, schema, read_schema) as outputs:
+            for path in inputs:
+                _, batches = read_batches(path, batch_rows, repeated)
+                for batch in batches:
+                    with read_errors(path):  # a cell Arrow cannot convert, in this file
+                        conformed = _conform(batch, read_schema)
+                        _rate_one(conformed, rater, outputs, counts, totals)
+                    if progress is not None:
+                        progress(batch.num_rows)
+        if not counts.balanced:  # before the outputs replace anything
+            raise CountsDoNotAddUp(f"read {counts.read} rows but rated {counts.rated} and rejected {counts.rejected}")
     counts.charges = {code: Decimal(units).scaleb(-CHARGE_DECIMALS) for code, units in totals.items()}
     return counts
 
@@ -257,15 +254,20 @@ def staged(*paths: Path) -> Iterator[tuple[Path, ...]]:
     """Paths to write `paths` under, beside them: renamed onto them when the block completes,
     deleted when it fails, so that a failed run leaves no half-written output (and the files
     it would have replaced as they were)."""
+    for path in paths:  # found now, not at the rename after a long run
+        if path.is_dir():
+            raise InvalidInput(f"{path} is a directory, not a file to write")
     parts = tuple(p.with_name(f".{p.name}.{os.getpid()}.partial") for p in paths)
     try:
         yield parts
+        # one rename per output: a failure between two (a vanished directory) can still leave
+        # the first replaced, but never a part file behind
+        for part, path in zip(parts, paths, strict=True):
+            os.replace(part, path)
     except BaseException:
         for part in parts:
             part.unlink(missing_ok=True)
         raise
-    for part, path in zip(parts, paths, strict=True):
-        os.replace(part, path)
 
 
 def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:

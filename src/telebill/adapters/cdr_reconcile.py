@@ -142,8 +142,10 @@ def reconcile_files(
                     if progress is not None:
                         progress(batch.num_rows)
         write_report(summary_part, summary_table(report.totals), fmt)
-    if not report.balanced:
-        raise CountsDoNotAddUp(f"read {report.read} rows but checked {report.checked} and rejected {report.rejected}")
+        if not report.balanced:  # before the outputs replace anything
+            raise CountsDoNotAddUp(
+                f"read {report.read} rows but checked {report.checked} and rejected {report.rejected}"
+            )
     return report
 
 

@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
-import socket
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from telebill.adapters.webhook_target import pinned_target
 from telebill.service.ports import Clock, Notification
 
 WEBHOOK_TIMEOUT_S = 10.0
@@ -48,42 +47,6 @@ def check_webhook_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"webhook URL must be http(s)://host/...: {url[:100]!r}")
     return url
-
-
-class WebhookRefused(ValueError):
-    """The webhook's host is not one a delivery may go to (a private or local address)."""
-
-
-def pinned_target(url: str, allow_private: bool = False) -> tuple[str, str, str]:
-    """The URL to connect to, with the host resolved once to a public address, plus the Host
-    header and TLS server name of the original. A customer's URL must not reach the
-    platform's own network (loopback, private, link-local such as cloud metadata, reserved):
-    the address checked is the one connected to, so a name that resolves elsewhere a moment
-    later (DNS rebinding) gains nothing. `allow_private`: for receivers on a private network
-    (TELEBILL_WEBHOOK_ALLOW_PRIVATE)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as exc:
-        raise WebhookRefused(f"webhook host {host[:100]!r} does not resolve: {exc}") from None
-    addresses = [ipaddress.ip_address(str(info[4][0]).partition("%")[0]) for info in found]
-    if not allow_private:
-        blocked = [a for a in addresses if not a.is_global or a.is_multicast]
-        if blocked:
-            raise WebhookRefused(f"webhook host {host[:100]!r} resolves to a non-public address ({blocked[0]})")
-    first = addresses[0]
-    literal = f"[{first}]" if first.version == 6 else str(first)
-    default_port = port == (443 if parts.scheme == "https" else 80)
-    netloc = literal if default_port else f"{literal}:{port}"
-    host_header = host if default_port else f"{host}:{port}"
-    if ":" in host:
-        host_header = f"[{host}]" if default_port else f"[{host}]:{port}"
-    userinfo = parts.netloc.rpartition("@")[0]  # credentials in the URL still go with it
-    if userinfo:
-        netloc = f"{userinfo}@{netloc}"
-    return urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")), host_header, host
 
 
 def webhook_body(message: Notification) -> bytes:
@@ -129,13 +92,13 @@ class WebhookNotifier:
         self._allow_private = allow_private
 
     def deliver(self, message: Notification) -> None:
-        url, host_header, sni = pinned_target(check_webhook_url(message.webhook_url), self._allow_private)
+        target = pinned_target(check_webhook_url(message.webhook_url), self._allow_private)
         body = webhook_body(message)
         headers = {
             "Content-Type": "application/json",
             "Telebill-Event": message.topic,
             "Telebill-Delivery": str(message.id),
-            "Host": host_header,
+            "Host": target.host_header,
         }
         if message.webhook_secret:
             headers["Telebill-Signature"] = sign(message.webhook_secret, int(self._clock.now().timestamp()), body)
@@ -143,10 +106,21 @@ class WebhookNotifier:
 
         # The URL is the customer's: follow no redirect (the request goes to that URL only) and
         # ignore the environment (no proxy, no .netrc credentials sent to a customer's host).
+        # Each checked address in turn, as a client would try a name's addresses.
         with httpx.Client(timeout=self._timeout, follow_redirects=False, trust_env=False) as client:
-            response = client.post(url, content=body, headers=headers, extensions={"sni_hostname": sni})
+            for i, url in enumerate(target.urls):
+                try:
+                    response = client.post(
+                        url, content=body, headers=headers, extensions={"sni_hostname": target.server_name}
+                    )
+                    break
+                except httpx.ConnectError:
+                    if i == len(target.urls) - 1:
+                        raise
         if not response.is_success:
-            raise WebhookRejected(f"HTTP {response.status_code} from {url[:100]}: {response.text[:200]}")
+            raise WebhookRejected(
+                f"HTTP {response.status_code} from {message.webhook_url[:100]}: {response.text[:200]}"
+            )
 
 
 class LogNotifier:

@@ -19,12 +19,13 @@ from typing import Final
 
 from telebill.domain.errors import InvalidInput
 
-# The largest amount one transfer moves, and (as a sum) any total a ledger account keeps:
-# 10^15 micros is a thousand million units of any currency. Balances are stored as 64-bit
-# integers (at most about 9.2 * 10^18 micros); SQLite turns a sum past that into an inexact
-# REAL, so amounts are bounded here, far below it, and sums checked against it (ADR 8).
+# Balances are stored as 64-bit integers, and SQLite turns a sum past them into an inexact
+# REAL: no ledger account's total may pass MAX_STORED_MICROS (about 9.2 * 10^18). Far below
+# it, one transfer moves at most 10^15 micros (a thousand million units of any currency), and
+# a customer's credit may total at most 10^18 (checked before a payment is taken: ADR 8).
 MAX_TRANSFER_MICROS: Final = 10**15
-MAX_TOTAL_MICROS: Final = 10**18
+MAX_CUSTOMER_CREDIT_MICROS: Final = 10**18
+MAX_STORED_MICROS: Final = 2**63 - 1
 
 
 class AccountKind(Enum):

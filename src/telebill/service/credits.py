@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from telebill.domain.accounts import Account, Principal, Role
 from telebill.domain.errors import Forbidden, IdempotencyConflict, InvalidInput, RetryableConflict
-from telebill.domain.ledger import MAX_TOTAL_MICROS, MAX_TRANSFER_MICROS, AccountKind, TransferKind
+from telebill.domain.ledger import MAX_CUSTOMER_CREDIT_MICROS, MAX_TRANSFER_MICROS, AccountKind, TransferKind
 from telebill.domain.money import format_decimal, format_micros, from_micros, to_decimal, to_micros
 from telebill.domain.prepaid import BalanceChange, BillingSettings, NegativePolicy, after_balance_change
 from telebill.service.ledger import Ledger, customer_credit_code
@@ -201,7 +201,7 @@ class CreditService:
                     f"accounts in {account.currency.code} need a billing address or VAT number before adding funds"
                 )
             found = uow.ledger.account_by_code(customer_credit_code(account.sid, account.currency.code))
-            if found is not None and found.balance.credits_posted + micros > MAX_TOTAL_MICROS:
+            if found is not None and found.balance.credits_posted + micros > MAX_CUSTOMER_CREDIT_MICROS:
                 # refused before anyone is charged: the ledger would refuse the credit after it
                 raise InvalidInput("amount: the account's ledger cannot take that much more credit")
         if source == "auto" and not self._provider.collects_payment:

@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from telebill.domain.errors import Conflict, IdempotencyConflict, InsufficientFunds, InvalidInput, NotFound
-from telebill.domain.ledger import MAX_TOTAL_MICROS, AccountKind, Balance, TransferKind, apply, legs_of
+from telebill.domain.ledger import MAX_STORED_MICROS, AccountKind, Balance, TransferKind, apply, legs_of
 from telebill.service.ports import LedgerAccountRow, LedgerRepository, TransferRow, UnitOfWorkFactory
 
 
@@ -184,8 +184,8 @@ class Ledger:
                 )
         for account_id, delta in deltas.items():
             known = self._balances.get(account_id)
-            if known is not None and _largest(known.plus(delta)) > MAX_TOTAL_MICROS:
-                raise InvalidInput(f"ledger account {account_id} would hold more than {MAX_TOTAL_MICROS} micros")
+            if known is not None and _largest(known.plus(delta)) > MAX_STORED_MICROS:
+                raise InvalidInput(f"ledger account {account_id} would hold more than {MAX_STORED_MICROS} micros")
         # rows already locked by this transaction first, then the others in id order
         ordered = dict(sorted(deltas.items(), key=lambda item: (item[0] not in self._balances, item[0])))
         self.repo.add_to_balances(ordered)

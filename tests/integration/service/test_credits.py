@@ -4,11 +4,13 @@ compared by amount, and what the payment provider allows."""
 from __future__ import annotations
 
 import pytest
+from tests.conftest import T0
 
 from telebill.adapters.payments import ManualPayments, ScriptedPayments
 from telebill.bootstrap import Container
 from telebill.domain.accounts import Account, Principal, Role
 from telebill.domain.errors import Forbidden, IdempotencyConflict, InvalidInput
+from telebill.domain.ledger import AccountKind, TransferKind
 from telebill.domain.money import currency
 from telebill.service import credits, ledger
 
@@ -28,28 +30,37 @@ def test_a_replayed_top_up_matches_by_amount_not_by_its_spelling(container: Cont
         container.credits.top_up(acme, "25.01", "k1")
 
 
-def test_a_top_up_past_what_the_ledger_may_hold_is_refused_before_the_provider_charges(
+def test_a_top_up_past_what_an_account_may_be_credited_is_refused_before_the_provider_charges(
     container: Container, acme: Account, payments: ScriptedPayments, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # the real bound is 10^18 micros; a small one shows the rule without a thousand top-ups
-    monkeypatch.setattr(credits, "MAX_TOTAL_MICROS", 30_000_000)
-    monkeypatch.setattr(ledger, "MAX_TOTAL_MICROS", 30_000_000)
+    monkeypatch.setattr(credits, "MAX_CUSTOMER_CREDIT_MICROS", 30_000_000)
     container.credits.top_up(acme, "20.00", "k1")
     with pytest.raises(InvalidInput, match="ledger"):
         container.credits.top_up(acme, "10.01", "k2")
     assert [c[3] for c in payments.charges] == [f"{acme.sid}:k1"]
     assert container.credits.top_up(acme, "10.00", "k3").balance.balance == 30_000_000
+    # the bound is the customer's own: other customers' top-ups pile up on the platform's
+    # clearing account without refusing anyone
+    other = container.accounts.create_account("other", currency("USD"), None).account
+    container.credits.update_settings(other, {"billing_address": "2 Main St"})
+    assert container.credits.top_up(other, "25.00", "k1").payment_status == "succeeded"
     assert container.ledger.verify().ok
 
 
-def test_the_ledger_refuses_a_transfer_that_would_pass_its_bound_even_unasked(
-    container: Container, acme: Account, monkeypatch: pytest.MonkeyPatch
+def test_the_ledger_refuses_a_transfer_whose_sums_would_pass_what_storage_holds(
+    container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    container.credits.top_up(acme, "20.00", "k1")
-    monkeypatch.setattr(ledger, "MAX_TOTAL_MICROS", 25_000_000)  # the service's own check passes
-    with pytest.raises(InvalidInput, match="would hold more than"):
-        container.credits.top_up(acme, "10.00", "k2")
-    assert container.credits.balance(acme).balance == 20_000_000
+    monkeypatch.setattr(ledger, "MAX_STORED_MICROS", 250)  # in place of 2^63 - 1
+    with container.credits._uow() as uow:
+        book = ledger.Ledger(uow.ledger, T0)
+        a = book.platform(AccountKind.PAYMENTS_CLEARING, "USD")
+        b = book.platform(AccountKind.REVENUE, "USD", "voice")
+        book.transfer("t1", TransferKind.POSTED, a.id, b.id, 200, "USD", "test")
+        with pytest.raises(InvalidInput, match="would hold more than 250"):
+            book.transfer("t2", TransferKind.POSTED, a.id, b.id, 51, "USD", "test")
+        book.transfer("t3", TransferKind.POSTED, a.id, b.id, 50, "USD", "test")
+        uow.commit()
     assert container.ledger.verify().ok
 
 

@@ -13,7 +13,15 @@ import pyarrow.parquet as pq
 import pytest
 from test_cdr_arrow import rater
 
-from telebill.adapters.cdr_files import RatingCounts, batch_memory, input_format, keep_freed_memory, rate_cdr_files
+from telebill.adapters import cdr_files
+from telebill.adapters.cdr_files import (
+    CountsDoNotAddUp,
+    RatingCounts,
+    batch_memory,
+    input_format,
+    keep_freed_memory,
+    rate_cdr_files,
+)
 from telebill.adapters.cdr_inputs import total_rows
 from telebill.domain.errors import InvalidInput
 
@@ -252,3 +260,31 @@ def test_a_missing_mapped_column_fails_without_leaving_output_files(tmp_path: Pa
     with pytest.raises(InvalidInput, match="'from'"):
         rate_cdr_files([tmp_path / "cdrs.csv"], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdrs.csv"]
+
+
+def test_counts_that_do_not_add_up_leave_the_earlier_outputs_as_they_were(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = write_csv(tmp_path / "cdrs.csv", ROWS)
+    out, rej = tmp_path / "out.csv", tmp_path / "rej.csv"
+    out.write_text("earlier output\n")
+    rej.write_text("earlier rejects\n")
+    rate_one = cdr_files._rate_one
+
+    def losing_a_row(batch: pa.RecordBatch, *rest: object) -> None:
+        rate_one(batch, *rest)  # type: ignore[arg-type]
+        rest[2].read += 1  # type: ignore[attr-defined]  # a row read but neither rated nor rejected
+
+    monkeypatch.setattr(cdr_files, "_rate_one", losing_a_row)
+    with pytest.raises(CountsDoNotAddUp):
+        rate_cdr_files([source], out, rej, "csv", rater())
+    assert (out.read_text(), rej.read_text()) == ("earlier output\n", "earlier rejects\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdrs.csv", "out.csv", "rej.csv"]
+
+
+def test_an_output_that_is_a_directory_is_refused_before_rating(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "cdrs.csv", ROWS)
+    (tmp_path / "rej.csv").mkdir()
+    with pytest.raises(InvalidInput, match="is a directory"):
+        rate_cdr_files([source], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdrs.csv", "rej.csv"]
