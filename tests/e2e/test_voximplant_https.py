@@ -3,8 +3,6 @@ endpoint and the CA bundle (REQUESTS_CA_BUNDLE, which the SDK honours) change.""
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
 import os
 import socket
@@ -16,38 +14,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from tests.tls import self_signed
 
 TELEBILL = str(Path(sys.executable).with_name("telebill"))
-
-
-def _certificate(folder: Path) -> tuple[Path, Path]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
-        )
-    )
-    return cert_path, key_path
 
 
 # The SDK hands httpx the CA bundle path (REQUESTS_CA_BUNDLE) as a string, which httpx 0.28
@@ -69,7 +38,7 @@ def test_the_unpatched_voximplant_sdk_works_against_telebill_serve_over_https(
     sid = json.loads(cli("accounts", "create", "--name", "vox", "--currency", "USD", "--plan", "demo", "--json"))["sid"]
     credentials = tmp_path / "vox.json"
     cli("keys", "create", "--account", sid, "--role", "admin", "--kind", "jwt", "--out", str(credentials), "--json")
-    cert, key = _certificate(tmp_path)
+    cert, key = self_signed(tmp_path)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
