@@ -58,9 +58,3 @@ async def any_principal(request: Request) -> Principal:
         request.state.account_sid = principal.account.sid
         return principal
     return await basic_principal(request)
-
-
-def require_operator(request: Request) -> None:
-    token = bearer_token(request)
-    if token is None or not container_of(request).accounts.is_operator(token):
-        raise Unauthenticated("operator credentials required")
