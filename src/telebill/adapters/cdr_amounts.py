@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from telebill.adapters.cdr_arrow import CHARGE_TYPE
-from telebill.adapters.cdr_columns import Reasons
+from telebill.adapters.cdr_columns import Reasons, as_array, bools, ints
 from telebill.domain.charge_comparison import INT64_MAX
 from telebill.domain.errors import InvalidInput
 from telebill.domain.money import decimal_as_ratio
@@ -34,23 +34,6 @@ _DECIMAL_TEXT: Final = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)$"
 _PARTS: Final = r"^(?P<whole>[0-9]*)\.?(?P<fraction>[0-9]*)$"
 _NAMED_CELLS: Final = 100  # distinct bad cells quoted in reasons per batch; the rest share one reason
 _ONE: Final = Decimal(1)
-
-
-def as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """One contiguous array (chunks combined, dictionaries decoded)."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    if pa.types.is_dictionary(column.type):
-        return column.dictionary_decode()
-    return column
-
-
-def _bools(array: pa.Array | pa.ChunkedArray) -> BoolArray:
-    return np.asarray(as_array(array).fill_null(False).to_numpy(zero_copy_only=False), dtype=np.bool_)
-
-
-def _ints(array: pa.Array | pa.ChunkedArray) -> Int64Array:
-    return np.asarray(as_array(array).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def decimal_column(micros: Int64Array, valid: BoolArray) -> pa.Array:
@@ -98,27 +81,27 @@ def _decimal128_micros(array: pa.Array, name: str, reasons: Reasons) -> Int64Arr
 def _text_micros(array: pa.Array, name: str, reasons: Reasons, scale: Decimal) -> Int64Array:
     n = len(array)
     text = pc.utf8_trim_whitespace(array)
-    valid = _bools(pc.is_valid(text)) & (_ints(pc.binary_length(text)) > 0)
+    valid = bools(pc.is_valid(text)) & (ints(pc.binary_length(text)) > 0)
     reasons.add(~valid, f"{name}: missing")
-    well_formed = valid & _bools(pc.match_substring_regex(text, pattern=_DECIMAL_TEXT))
+    well_formed = valid & bools(pc.match_substring_regex(text, pattern=_DECIMAL_TEXT))
     _name_bad_cells(text, np.flatnonzero(valid & ~well_formed), name, reasons)
-    negative = _bools(pc.starts_with(text, "-"))
+    negative = bools(pc.starts_with(text, "-"))
     body = pc.if_else(pa.array(well_formed), pc.utf8_ltrim(text, characters="+-"), "0")
     parts = pc.extract_regex(body, pattern=_PARTS)
     whole = pc.utf8_ltrim(parts.field("whole"), characters="0")
     fraction = pc.utf8_rtrim(parts.field("fraction"), characters="0")
     digits = pc.binary_join_element_wise(whole, fraction, "")
-    n_digits = _ints(pc.binary_length(digits))
+    n_digits = ints(pc.binary_length(digits))
     # value = M * 10**-f; scaled micros = M * num * 10**(6 - f - k) where scale = num / 10**k
     num, den = decimal_as_ratio(scale)
     k = len(str(den)) - 1
-    exponent = _DECIMALS - k - _ints(pc.binary_length(fraction))
+    exponent = _DECIMALS - k - ints(pc.binary_length(fraction))
     fast = well_formed & (n_digits + len(str(num)) + np.maximum(exponent, 0) <= 18) & (exponent >= -18)
     micros = np.zeros(n, dtype=np.int64)
     finer = np.zeros(n, dtype=np.bool_)
     if fast.any():
         rows = np.flatnonzero(fast)
-        mantissa = _ints(pc.cast(pc.if_else(pa.array(n_digits[rows] > 0), digits.take(rows), "0"), pa.int64()))
+        mantissa = ints(pc.cast(pc.if_else(pa.array(n_digits[rows] > 0), digits.take(rows), "0"), pa.int64()))
         product = mantissa * num  # < 10**18: fits
         e = exponent[rows]
         power = _POW10[np.abs(e)]

@@ -72,7 +72,7 @@ class Reasons:
 def as_array(column: pa.Array | pa.ChunkedArray) -> pa.Array:
     """One contiguous array (chunks combined, dictionaries decoded)."""
     if isinstance(column, pa.ChunkedArray):
-        return column.combine_chunks()
+        column = column.combine_chunks()
     if pa.types.is_dictionary(column.type):
         return column.dictionary_decode()
     return column
@@ -118,11 +118,11 @@ def _plain_digits(array: pa.Array) -> tuple[Int64Array, Int64Array, BoolArray]:
     if quick is not None:
         return quick
     n = len(array)
-    plus = _bools(pc.starts_with(array, "+"))
+    plus = bools(pc.starts_with(array, "+"))
     body = pc.ascii_ltrim(array, characters="+")
     full_length = ints(pc.binary_length(array))
     length = ints(pc.binary_length(body))
-    plain = _bools(pc.ascii_is_decimal(body)) & (length <= MAX_DIGITS) & (full_length - length <= 1)
+    plain = bools(pc.ascii_is_decimal(body)) & (length <= MAX_DIGITS) & (full_length - length <= 1)
     values = np.zeros(n, dtype=np.int64)
     if plain.all():
         values = ints(pc.cast(body, pa.int64()))
@@ -167,7 +167,8 @@ def ints(array: pa.Array | pa.ChunkedArray) -> Int64Array:
     return np.asarray(as_array(array).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def _bools(array: pa.Array | pa.ChunkedArray) -> BoolArray:
+def bools(array: pa.Array | pa.ChunkedArray) -> BoolArray:
+    """The values of a boolean column, nulls as False."""
     return np.asarray(as_array(array).fill_null(False).to_numpy(zero_copy_only=False), dtype=np.bool_)
 
 
@@ -182,18 +183,18 @@ def whole_numbers(column: pa.Array | pa.ChunkedArray, field_name: str, reasons: 
             reasons.add(valid & (values < 0), f"{field_name}: too large")
         return values
     text = pc.utf8_trim_whitespace(array.cast(pa.string()))
-    whole = _bools(pc.match_substring_regex(text, pattern=r"^-?[0-9]{1,18}$"))
+    whole = bools(pc.match_substring_regex(text, pattern=r"^-?[0-9]{1,18}$"))
     values = pc.cast(pc.if_else(pa.array(whole), text, "0"), pa.int64())
     out = np.where(whole, np.asarray(values.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64), 0)
     odd = np.flatnonzero(valid & ~whole)
     if odd.size:  # a leading `+` (which the cast refuses), an empty cell or not a number: rare
         cells = text.take(pa.array(odd, type=pa.int64()))
-        plus = _bools(pc.match_substring_regex(cells, pattern=r"^\+[0-9]{1,18}$"))
+        plus = bools(pc.match_substring_regex(cells, pattern=r"^\+[0-9]{1,18}$"))
         if plus.any():
             out[odd[plus]] = ints(pc.cast(pc.utf8_ltrim(cells.filter(pa.array(plus)), characters="+"), pa.int64()))
         empty = ints(pc.binary_length(cells)) == 0
         reasons.add(odd[empty], f"{field_name}: missing")
-        long = _bools(pc.match_substring_regex(cells, pattern=r"^[+-]?[0-9]{19,}$"))
+        long = bools(pc.match_substring_regex(cells, pattern=r"^[+-]?[0-9]{19,}$"))
         reasons.add(odd[long], f"{field_name}: too large")
         reasons.add(odd[~plus & ~empty], f"{field_name}: not a whole number")
     return out
@@ -210,14 +211,14 @@ def flags(column: pa.Array | pa.ChunkedArray, field_name: str, reasons: Reasons)
     valid = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
     reasons.add(~valid, f"{field_name}: missing")
     if pa.types.is_boolean(array.type):
-        return _bools(array)
+        return bools(array)
     if pa.types.is_integer(array.type):
         values = _int64s(array)
         reasons.add(valid & (values != 0) & (values != 1), f"{field_name}: not 0 or 1")
         return np.asarray(values == 1, dtype=np.bool_)
     text = pc.utf8_lower(pc.utf8_trim_whitespace(array.cast(pa.string())))
-    yes = _bools(pc.is_in(text, value_set=pa.array(["true", "1", "yes", "y", "t"])))
-    no = _bools(pc.is_in(text, value_set=pa.array(["false", "0", "no", "n", "f"])))
+    yes = bools(pc.is_in(text, value_set=pa.array(["true", "1", "yes", "y", "t"])))
+    no = bools(pc.is_in(text, value_set=pa.array(["false", "0", "no", "n", "f"])))
     reasons.add(valid & ~yes & ~no, f"{field_name}: not true or false")
     return yes
 

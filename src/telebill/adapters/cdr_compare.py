@@ -22,9 +22,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from telebill.adapters.cdr_amounts import AMOUNT_TYPE, as_array
+from telebill.adapters.cdr_amounts import AMOUNT_TYPE
 from telebill.adapters.cdr_arrow import CdrMapping
-from telebill.adapters.cdr_columns import Reasons, whole_numbers
+from telebill.adapters.cdr_columns import Reasons, as_array, whole_numbers
 from telebill.adapters.cdr_names import FORMATS
 from telebill.adapters.cdr_times import instants_us, joined
 from telebill.domain.charge_comparison import micros_decimal

@@ -21,9 +21,9 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from telebill.adapters.cdr_amounts import AMOUNT_TYPE, amount_micros, as_array, decimal_column
+from telebill.adapters.cdr_amounts import AMOUNT_TYPE, amount_micros, decimal_column
 from telebill.adapters.cdr_arrow import RATED_FIELDS, ArrowCdrRater
-from telebill.adapters.cdr_columns import Reasons
+from telebill.adapters.cdr_columns import Reasons, as_array
 from telebill.adapters.cdr_compare import (
     CALL_FIELDS,
     GroupTotals,

@@ -6,9 +6,7 @@ from __future__ import annotations
 import functools
 import socket
 import ssl
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ import httpx
 import pytest
 from tests.conftest import T0
 from tests.tls import self_signed
+from tests.webhook_receiver import Receiver, receiving
 
 from telebill.adapters.clock import FrozenClock
 from telebill.adapters.notify import WebhookNotifier
@@ -23,32 +22,13 @@ from telebill.service.ports import Notification
 
 
 @pytest.fixture
-def tls_receiver(tmp_path: Path) -> Iterator[tuple[int, Path, list[str]]]:
-    """An HTTPS server on 127.0.0.1 whose certificate names `hooks.example`."""
+def tls_receiver(tmp_path: Path) -> Iterator[tuple[Receiver, Path]]:
+    """An HTTPS receiver on 127.0.0.1 whose certificate names `hooks.example`, and that certificate."""
     cert, key = self_signed(tmp_path, "hooks.example")
-    hosts: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            hosts.append(self.headers["Host"])
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], cert, hosts
-    finally:
-        server.shutdown()
-        server.server_close()
+    with receiving(context) as running:
+        yield running, cert
 
 
 @pytest.fixture
@@ -72,14 +52,15 @@ def message(url: str) -> Notification:
 
 @pytest.mark.usefixtures("resolving_to_loopback")
 def test_a_webhook_over_https_verifies_the_certificate_of_the_name_it_was_given(
-    monkeypatch: pytest.MonkeyPatch, tls_receiver: tuple[int, Path, list[str]]
+    monkeypatch: pytest.MonkeyPatch, tls_receiver: tuple[Receiver, Path]
 ) -> None:
-    port, cert, hosts = tls_receiver
+    receiver, cert = tls_receiver
+    port = receiver.port
     trusting(monkeypatch, cert)
     notifier = WebhookNotifier(FrozenClock(T0), allow_private=True)
     notifier.deliver(message(f"https://hooks.example:{port}/hook"))
-    assert hosts == [f"hooks.example:{port}"]
+    assert receiver.hosts == [f"hooks.example:{port}"]
     # the same server under another name: its certificate does not name it, so no delivery
     with pytest.raises(httpx.ConnectError, match="certificate"):
         notifier.deliver(message(f"https://other.example:{port}/hook"))
-    assert hosts == [f"hooks.example:{port}"]
+    assert receiver.hosts == [f"hooks.example:{port}"]

@@ -6,33 +6,26 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
+from prepaid_account import UK_MOBILE, US_LINE
 
 from telebill.adapters.payments import ScriptedPayments
 from telebill.bootstrap import Container
-from telebill.domain.accounts import Account, Principal, Role
-from telebill.domain.money import currency
+from telebill.domain.accounts import Account
 from telebill.service.call_admission import CallRequest
 from telebill.service.ports import OutboxRow
-
-US_LINE = "+14155550100"
-UK_MOBILE = "+447400123456"
-
-
-@pytest.fixture
-def acme(demo_container: Container) -> Account:
-    c = demo_container
-    acct = c.accounts.create_account("acme", currency("USD"), "demo").account
-    c.credits.update_settings(acct, {"billing_address": "1 Main St, San Francisco"})
-    c.lines.add(acct, US_LINE)
-    c.lines.set_international(Principal(acct, Role.ADMIN), acct, US_LINE, True)
-    return acct
 
 
 def call(c: Container, account: Account, seconds: int, answered: bool = True) -> None:
     call_id = f"call-{len(c.charging.history(account, limit=1000))}"
     assert c.charging.authorize(account, CallRequest(call_id, US_LINE, UK_MOBILE)).allowed
     c.charging.end(account, call_id, seconds, answered)
+
+
+def recharge_below(c: Container, account: Account, threshold: str, amount: str) -> None:
+    """Auto-recharge on: `amount` whenever spending takes the balance to `threshold` or below."""
+    c.credits.update_settings(
+        account, {"auto_recharge_enabled": True, "auto_recharge_threshold": threshold, "auto_recharge_amount": amount}
+    )
 
 
 def outbox(c: Container, account: Account, topic: str) -> list[OutboxRow]:
@@ -66,9 +59,7 @@ def test_an_auto_recharge_too_small_to_lift_the_balance_above_its_threshold_star
 ) -> None:
     c = demo_container
     c.credits.top_up(acme, "12.00", "t1")
-    c.credits.update_settings(
-        acme, {"auto_recharge_enabled": True, "auto_recharge_threshold": "10.00", "auto_recharge_amount": "1.00"}
-    )
+    recharge_below(c, acme, "10.00", "1.00")
     call(c, acme, 60 * 100)  # 12.00 - 2.10 = 9.90: the crossing
     assert c.notifications.run_once().recharged == 1  # 10.90
     call(c, acme, 60 * 100)  # 8.80: a second crossing, the recharge lifted it above
@@ -90,9 +81,7 @@ def test_money_in_balance_messages_is_written_like_the_api(demo_container: Conta
     c = demo_container
     c.credits.top_up(acme, "5.21", "t1")
     call(c, acme, 60 * 9)  # 5.021
-    c.credits.update_settings(
-        acme, {"auto_recharge_enabled": True, "auto_recharge_threshold": "5.50", "auto_recharge_amount": "10.00"}
-    )
+    recharge_below(c, acme, "5.50", "10.00")
     assert c.charging.authorize(acme, CallRequest("last", US_LINE, UK_MOBILE)).allowed  # its hold: 5.000
     (alert,) = outbox(c, acme, "balance.low")
     (recharge,) = outbox(c, acme, "auto_recharge")
@@ -106,9 +95,7 @@ def test_new_auto_recharge_terms_re_arm_a_recharge_spent_on_this_crossing(
 ) -> None:
     c = demo_container
     c.credits.top_up(acme, "10.50", "t1")
-    c.credits.update_settings(
-        acme, {"auto_recharge_enabled": True, "auto_recharge_threshold": "10.00", "auto_recharge_amount": "0.10"}
-    )
+    recharge_below(c, acme, "10.00", "0.10")
     call(c, acme, 60 * 30)  # 10.50 - 0.63 = 9.87: the crossing
     assert c.notifications.run_once().recharged == 1  # 9.97: still at or below, so spent
     assert c.credits.balance(acme).settings.auto_recharge_spent

@@ -4,6 +4,7 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
+from prepaid_account import UK_MOBILE, US_LINE
 
 from telebill.adapters.clock import FrozenClock
 from telebill.bootstrap import Container
@@ -11,21 +12,6 @@ from telebill.domain.accounts import Account
 from telebill.domain.errors import IdempotencyConflict, InvalidInput
 from telebill.domain.money import currency
 from telebill.service.call_admission import CallRequest
-
-US_LINE = "+14155550100"
-UK_MOBILE = "+447400123456"
-
-
-@pytest.fixture
-def acme(demo_container: Container) -> Account:
-    c = demo_container
-    acct = c.accounts.create_account("acme", currency("USD"), "demo").account
-    c.credits.update_settings(acct, {"billing_address": "1 Main St, San Francisco"})
-    c.lines.add(acct, US_LINE)
-    from telebill.domain.accounts import Principal, Role
-
-    c.lines.set_international(Principal(acct, Role.ADMIN), acct, US_LINE, True)
-    return acct
 
 
 def micros(text: str) -> int:

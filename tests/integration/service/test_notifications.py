@@ -7,15 +7,14 @@ import hashlib
 import hmac
 import json
 import logging
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from tests.webhook_receiver import Receiver, receiving
 
 from telebill.adapters.clock import FrozenClock
 from telebill.adapters.demo_loader import load_demo
@@ -303,43 +302,10 @@ def test_a_crash_between_the_payment_and_marking_the_row_charges_the_provider_on
 # -- webhooks ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Receiver:
-    """A real HTTP server on 127.0.0.1 answering each POST with the next scripted status
-    (200 once the script runs out), recording what it got."""
-
-    url: str
-    statuses: list[int]
-    requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver("", [])
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            state.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            status = state.statuses.pop(0) if state.statuses else 200
-            self.send_response(status)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/telebill"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with receiving() as running:
+        yield running
 
 
 def cross_low_balance(world: World, receiver: Receiver) -> OutboxRow:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from tests.conftest import T0
+from tests.webhook_receiver import Receiver, receiving
 
 from telebill.adapters.clock import FrozenClock
 from telebill.adapters.notify import WebhookNotifier
@@ -99,33 +98,15 @@ def test_the_notifier_refuses_before_sending_anything() -> None:
 
 
 @pytest.fixture
-def receiver() -> Iterator[tuple[int, list[str]]]:
-    hosts: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers["Content-Length"]))
-            hosts.append(self.headers["Host"])
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], hosts
-    finally:
-        server.shutdown()
-        server.server_close()
+def receiver() -> Iterator[Receiver]:
+    with receiving() as running:
+        yield running
 
 
 def test_a_delivery_tries_the_next_address_when_one_refuses_the_connection(
-    monkeypatch: pytest.MonkeyPatch, receiver: tuple[int, list[str]]
+    monkeypatch: pytest.MonkeyPatch, receiver: Receiver
 ) -> None:
-    port, hosts = receiver
     resolving_to(monkeypatch, "127.0.0.3", "127.0.0.1")  # nothing listens on the first
-    WebhookNotifier(FrozenClock(T0), allow_private=True).deliver(message(f"http://hooks.example:{port}/hook"))
-    assert hosts == [f"hooks.example:{port}"]
+    notifier = WebhookNotifier(FrozenClock(T0), allow_private=True)
+    notifier.deliver(message(f"http://hooks.example:{receiver.port}/hook"))
+    assert receiver.hosts == [f"hooks.example:{receiver.port}"]

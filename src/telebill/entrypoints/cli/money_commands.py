@@ -8,20 +8,11 @@ from typing import Annotated
 
 import typer
 
-from telebill.domain.accounts import Account
-from telebill.domain.errors import NotFound
 from telebill.domain.money import format_decimal, format_micros
 from telebill.entrypoints.cli.context import container
 
 numbers_app = typer.Typer(help="An account's phone numbers (calling lines).", no_args_is_help=True)
 ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
-
-
-def _account(accounts: list[Account], sid: str) -> Account:
-    for a in accounts:
-        if a.sid == sid:
-            return a
-    raise NotFound(f"account {sid} does not exist")
 
 
 def topup(
@@ -34,7 +25,7 @@ def topup(
 ) -> None:
     """Record a payment received by other means (bank transfer, manual) and add the credit."""
     with container() as c:
-        account = _account(c.accounts.list_accounts(), sid)
+        account = c.accounts.account(sid)
         result = c.credits.top_up(account, amount, key or f"cli-{secrets.token_hex(8)}", source="cli")
     bal = result.balance
     payload = {
@@ -60,7 +51,7 @@ def add_number(
     from telebill.domain.accounts import Principal, Role
 
     with container() as c:
-        account = _account(c.accounts.list_accounts(), sid)
+        account = c.accounts.account(sid)
         line = c.lines.add(account, number)
         if international:
             line = c.lines.set_international(Principal(account, Role.ADMIN), account, line.e164, True)
@@ -70,7 +61,7 @@ def add_number(
 @numbers_app.command("list")
 def list_numbers(sid: Annotated[str, typer.Argument(help="Account SID.")]) -> None:
     with container() as c:
-        account = _account(c.accounts.list_accounts(), sid)
+        account = c.accounts.account(sid)
         for line in c.lines.lines(account):
             typer.echo(f"{line.e164}\tinternational={'on' if line.international_calling else 'off'}")
 
