@@ -29,7 +29,7 @@ from telebill.domain.prepaid import BillingSettings, NegativePolicy
 from telebill.service.call_admission import CallRequest, admit, asked_call, line_e164_of, suspended
 from telebill.service.call_tariff import sms_micros, tariff_of
 from telebill.service.credits import balance_events, settings_of
-from telebill.service.hold_expiry import expire_holds
+from telebill.service.hold_expiry import call_step_key, expire_holds
 from telebill.service.ledger import Floor, Ledger, customer_credit_code
 from telebill.service.ports import CallRow, Clock, StepReads, UnitOfWork, UnitOfWorkFactory
 from telebill.service.pricing import PricingService
@@ -90,7 +90,7 @@ class ChargingService:
 
     @staticmethod
     def _key(account: Account, call_id: str, step: str) -> str:
-        return f"call:{account.sid}:{call_id}:{step}"
+        return call_step_key(account.sid, call_id, step)
 
     def _read_ahead(
         self,
@@ -356,7 +356,7 @@ class ChargingService:
             customer_id, revenue_id = self._ledger_accounts(
                 ledger, account, "sms" if call.kind == CallKind.SMS.value else "voice"
             )
-            if call.status != "active":
+            if call.status not in ("active", "expired"):  # expired: its hold was released, end still settles it
                 balance = ledger.balance(customer_id).credit_balance
                 return CallEnd(call.charged, call.billed_s or 0, balance, call)
             self._held(ledger, call)  # read before the locks; an expiry in between fails the unique settlement: retried

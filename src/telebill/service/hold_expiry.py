@@ -1,14 +1,32 @@
 """Releasing holds that outlived their timeout: a call whose end never came must not keep
-its customer's credit reserved for ever."""
+its customer's credit reserved for ever. The call of such a hold is marked `expired` in the
+history: what its usage reports debited stays charged, and a late end still settles it.
+
+The idempotency keys of a call's transfers are made here (`call_step_key`), so that a hold's
+call can be found from its key."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from telebill.domain.ledger import TransferKind
 from telebill.service.ledger import Ledger
 from telebill.service.ports import TransferRow, UnitOfWorkFactory
 from telebill.service.retries import retried
+
+
+def call_step_key(account_sid: str, call_id: str, step: str) -> str:
+    return f"call:{account_sid}:{call_id}:{step}"
+
+
+def call_of_hold(key: str) -> tuple[str, str] | None:
+    """The account sid and call id of a call's hold, from the hold's key (None: not a call's)."""
+    if not key.startswith("call:"):
+        return None
+    account_sid, _, rest = key[len("call:") :].partition(":")
+    call_id, found, seq = rest.rpartition(":hold:")
+    return (account_sid, call_id) if found and account_sid and call_id and seq.isdigit() else None
 
 
 def expire_holds(
@@ -33,8 +51,10 @@ def _expire(
     known_currencies: dict[int, str],
 ) -> int:
     with uow() as u:
+        owner = call_of_hold(hold.idempotency_key)
+        # rows locked in a charging step's order: the call, then the customer's, then revenue
+        call = u.billing.call(*owner, lock=True) if owner is not None else None
         ledger = Ledger(u.ledger, now, known_ids, known_currencies)
-        # the customer's row first, as a charging step locks it (then the revenue row)
         ledger.lock([hold.debit_account_id])
         state = ledger.hold(hold.id)
         if state is None or state[1]:  # settled meanwhile by the call's own end
@@ -43,5 +63,7 @@ def _expire(
             f"expire:{hold.id}", TransferKind.EXPIRE_PENDING, hold.debit_account_id, hold.credit_account_id,
             0, hold.currency, f"expired {hold.reference}", pending_id=hold.id,
         )  # fmt: skip
+        if call is not None and call.status == "active" and call.hold_transfer_id == hold.id:
+            u.billing.update_call(replace(call, status="expired", hold_transfer_id=None))
         u.commit()
     return 1

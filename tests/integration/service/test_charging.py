@@ -162,6 +162,38 @@ def test_expired_holds_are_released(demo_container: Container, acme: Account, cl
     assert c.ledger.verify().ok
 
 
+def test_a_lost_call_is_marked_expired_and_a_late_end_still_settles_it(
+    demo_container: Container, acme: Account, clock: FrozenClock
+) -> None:
+    c = demo_container
+    c.credits.top_up(acme, "10.00", "t1")
+    c.charging.authorize(acme, CallRequest("lost", US_LINE, UK_MOBILE))
+    c.charging.usage(acme, "lost", 60)  # debits the first minute, holds the next
+    charged = c.charging.history(acme)[0].charged
+    clock.advance(timedelta(hours=5))
+    assert c.charging.expire_holds() == 1
+    expired = c.charging.history(acme)[0]
+    assert (expired.status, expired.charged, expired.hold_transfer_id) == ("expired", charged, None)
+    assert c.credits.balance(acme).holds == 0
+    assert c.credits.balance(acme).balance == 10_000_000 - charged
+    assert not c.charging.usage(acme, "lost", 120).proceed
+
+    late = c.charging.end(acme, "lost", 95, answered=True)
+    assert (late.call.status, late.billed_s, late.charge) == ("ended", 120, 2 * charged)
+    assert c.charging.end(acme, "lost", 95, answered=True).charge == late.charge
+    assert c.credits.balance(acme).balance == 10_000_000 - late.charge
+    assert c.charging.expire_holds() == 0
+    assert c.ledger.verify().ok
+
+
+def test_hold_keys_name_their_call() -> None:
+    from telebill.service.hold_expiry import call_of_hold, call_step_key
+
+    assert call_of_hold(call_step_key("AC1", "a:hold:b", "hold:3")) == ("AC1", "a:hold:b")
+    assert call_of_hold(call_step_key("AC1", "x", "settle:0")) is None
+    assert call_of_hold("topup:AC1:k") is None
+
+
 def test_a_member_calls_only_from_the_lines_assigned_to_them(demo_container: Container, acme: Account) -> None:
     from telebill.domain.accounts import Principal, Role
 

@@ -249,7 +249,9 @@ def call_history(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     before: datetime | None = None,
 ) -> dict[str, Any]:
-    """Calls, newest first, with the exact amount charged, the rate, prefix and FX rate."""
+    """Calls, newest first, with the exact amount charged, the rate, prefix and FX rate.
+    `status`: refused, active, ended, or expired (no end came before its hold timed out; a
+    late end still settles it)."""
     account = _account(request, principal, sid)
     calls = container_of(request).charging.history(account, limit, before)
     return {"calls": [call_json(c, account) for c in calls]}
