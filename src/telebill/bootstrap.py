@@ -65,10 +65,12 @@ def bootstrap(
     engine = make_engine(settings.resolved_database_url)
     clock = clock or SystemClock()
     uow = SqlUnitOfWorkFactory(engine)
-    accounts = AccountService(uow, clock, RsaJwtKeys(), settings.operator_token_hash)
     catalog = CatalogService(uow, clock)
     fx = ExchangeRateService(uow, clock)
     pricing = PricingService(catalog, fx, clock)
+    accounts = AccountService(
+        uow, clock, RsaJwtKeys(), settings.operator_token_hash, currency_check=pricing.check_currency
+    )
     credits = CreditService(uow, clock, payments or ManualPayments(), settings.billing_identity_currencies)
     charging = ChargingService(uow, clock, pricing, settings.charging_interval_s, settings.hold_timeout_s)
     webhooks = WebhookNotifier(clock, allow_private=settings.webhook_allow_private)

@@ -53,3 +53,9 @@ def test_numbers_are_attached_and_listed(telebill: Telebill) -> None:
     telebill.run("numbers", "add", sid, "+14155550111")
     listed = telebill.run("numbers", "list", sid).stdout.splitlines()
     assert sorted(listed) == ["+14155550100\tinternational=on", "+14155550111\tinternational=off"]
+
+
+def test_an_account_in_a_currency_without_exchange_rates_is_refused_naming_the_currency(demo: Telebill) -> None:
+    refused = demo.fails("accounts", "create", "--name", "kw", "--currency", "KWD", "--plan", "demo")
+    assert "currency: plan 'demo' is priced in USD, and no exchange rate for KWD" in refused.stderr
+    assert "KWD" not in demo.run("accounts", "list").stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from telebill.domain.accounts import ACCOUNT_SID, KEY_SID, Account, ApiKey, KeyKind, Principal, Role
@@ -62,8 +63,12 @@ class AccountService:
         jwt_keys: JwtKeys,
         operator_token_hash: str | None,
         cache_ttl_s: float = 5.0,
+        currency_check: Callable[[str, Currency], None] | None = None,
     ) -> None:
+        """`currency_check(plan, currency)` refuses an account currency that a plan's prices
+        cannot be converted to (PricingService.check_currency)."""
         self._uow = uow
+        self._currency_check = currency_check
         self._clock = clock
         self._jwt = jwt_keys
         self._operator_hash = operator_token_hash
@@ -77,6 +82,8 @@ class AccountService:
         self, name: str, currency: Currency, plan: str | None = None, parent_sid: str | None = None
     ) -> NewAccount:
         token = secrets.token_hex(16)
+        if plan is not None and self._currency_check is not None:
+            self._currency_check(plan, currency)  # reads the catalog in units of work of its own
         with self._uow() as uow:
             if parent_sid is not None:
                 parent = uow.accounts.get(parent_sid)
@@ -101,10 +108,16 @@ class AccountService:
 
     def set_plan(self, sid: str, plan: str | None) -> Account:
         with self._uow() as uow:
-            if uow.accounts.get(sid) is None:
+            found = uow.accounts.get(sid)
+            if found is None:
                 raise NotFound(f"account {sid} does not exist")
             if plan is not None and uow.catalog.get_plan(plan) is None:
                 raise NotFound(f"plan {plan!r} does not exist")
+        if plan is not None and self._currency_check is not None:
+            self._currency_check(plan, found.currency)
+        with self._uow() as uow:
+            if uow.accounts.get(sid) is None:
+                raise NotFound(f"account {sid} does not exist")
             uow.accounts.set_plan(sid, plan)
             uow.commit()
             account = uow.accounts.get(sid)

@@ -21,7 +21,7 @@ from telebill.domain.catalog.deck import DeckVersion, inbound_type_of
 from telebill.domain.catalog.entries import ALL, InboundPrice, InboundType, NumberPrice, SmsPrice, VoiceRate
 from telebill.domain.catalog.plans import ConditionKind, PricePlan, Quote, quote
 from telebill.domain.catalog.prefix_index import digits_of, key_of
-from telebill.domain.errors import NoPrice, NotFound
+from telebill.domain.errors import InvalidInput, NoPrice, NoRate, NotFound
 from telebill.domain.iso3166 import COUNTRY_NAMES
 from telebill.domain.money import Currency
 from telebill.domain.numbering import NumberType, PhoneNumber
@@ -260,6 +260,24 @@ class PricingService:
             key = (account.sid, account.plan, account.currency.code)
             return self._current.get(key, lambda: self._view(account, self._clock.now()))
         return self._view(account, at)
+
+    def check_currency(self, plan_name: str, currency: Currency) -> None:
+        """Refuse (InvalidInput naming `currency`) an account in a currency that the prices of
+        its plan in force now cannot be converted to: each of its calls would be refused.
+        A plan with nothing in force yet is not checked."""
+        now = self._clock.now()
+        try:
+            decks = self._catalog.resolve(self._catalog.plan(plan_name), now)
+        except NoPrice:
+            return
+        for deck_currency in {d.currency.code: d.currency for d in decks.values()}.values():
+            try:
+                self._rates.rate(deck_currency, currency, now)
+            except NoRate as exc:
+                raise InvalidInput(
+                    f"currency: plan {plan_name!r} is priced in {deck_currency.code}, and {exc}: "
+                    f"an account in {currency.code} could make no call"
+                ) from None
 
     def _view(self, account: Account, at: datetime) -> PriceView:
         assert account.plan is not None

@@ -129,3 +129,25 @@ def test_a_jwt_issuer_beyond_any_account_number_is_refused_not_a_crash(container
     assert key.private_key_pem is not None
     with pytest.raises(Unauthenticated):
         container.accounts.authenticate_jwt(_token(key.private_key_pem, key.key.sid, "99999999999999"))
+
+
+def test_an_account_in_a_currency_its_plan_cannot_be_converted_to_is_refused(demo_container: Container) -> None:
+    c = demo_container
+    with pytest.raises(InvalidInput, match=r"^currency: plan 'demo' is priced in USD, and no exchange rate for KWD"):
+        c.accounts.create_account("kuwait", currency("KWD"), "demo")
+    assert all(a.currency.code != "KWD" for a in c.accounts.list_accounts())
+    # without a plan there is nothing to convert; a plan is then refused the same way
+    kwd = c.accounts.create_account("kuwait", currency("KWD")).account
+    with pytest.raises(InvalidInput, match=r"^currency: .* KWD could make no call"):
+        c.accounts.set_plan(kwd.sid, "demo")
+    assert c.accounts.account(kwd.sid).plan is None
+    assert c.accounts.set_plan(c.accounts.create_account("euro", currency("EUR")).account.sid, "demo").plan == "demo"
+
+
+def test_an_account_in_its_plans_own_currency_needs_no_exchange_rate(demo_container: Container) -> None:
+    c = demo_container
+    with c.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM fx_rates")
+    assert c.accounts.create_account("acme", currency("USD"), "demo").account.plan == "demo"
+    with pytest.raises(InvalidInput, match="priced in USD, and no exchange rate for USD on or before"):
+        c.accounts.create_account("euro", currency("EUR"), "demo")
