@@ -25,7 +25,7 @@ from telebill.adapters.sql.engine import make_engine
 from telebill.bootstrap import Container, bootstrap
 from telebill.config import Settings
 from telebill.domain.money import currency
-from telebill.service.ports import PaymentProvider
+from telebill.service.provider_ports import PaymentProvider
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 OPERATOR_TOKEN = "test-operator-token-" + os.urandom(8).hex()

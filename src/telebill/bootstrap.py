@@ -21,8 +21,9 @@ from telebill.service.fx import ExchangeRateService
 from telebill.service.ledger import LedgerService
 from telebill.service.lines import LineService
 from telebill.service.notifications import NotificationService
-from telebill.service.ports import Clock, PaymentProvider
+from telebill.service.ports import Clock
 from telebill.service.pricing import PricingService
+from telebill.service.provider_ports import PaymentProvider
 
 
 @dataclass

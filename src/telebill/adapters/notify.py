@@ -30,7 +30,8 @@ import logging
 from urllib.parse import urlsplit
 
 from telebill.adapters.webhook_target import pinned_target
-from telebill.service.ports import Clock, Notification
+from telebill.service.ports import Clock
+from telebill.service.provider_ports import Notification
 
 WEBHOOK_TIMEOUT_S = 10.0
 SIGNATURE_TOLERANCE_S = 300

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from telebill.service.ports import PaymentResult
+from telebill.service.provider_ports import PaymentResult
 
 
 class ManualPayments:

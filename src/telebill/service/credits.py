@@ -22,7 +22,8 @@ from telebill.domain.ledger import MAX_CUSTOMER_CREDIT_MICROS, MAX_TRANSFER_MICR
 from telebill.domain.money import format_decimal, format_micros, from_micros, to_decimal, to_micros
 from telebill.domain.prepaid import BalanceChange, BillingSettings, NegativePolicy, after_balance_change
 from telebill.service.ledger import Ledger, customer_credit_code
-from telebill.service.ports import Clock, PaymentProvider, PaymentResult, PaymentRow, UnitOfWork, UnitOfWorkFactory
+from telebill.service.ports import Clock, PaymentRow, UnitOfWork, UnitOfWorkFactory
+from telebill.service.provider_ports import PaymentProvider, PaymentResult
 
 
 @dataclass(frozen=True, slots=True)

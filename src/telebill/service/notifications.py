@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 from telebill.domain.errors import NotFound
 from telebill.service.charging import ChargingService
 from telebill.service.credits import CreditService, settings_of
-from telebill.service.ports import Clock, Notification, Notifier, OutboxRow, UnitOfWork, UnitOfWorkFactory
+from telebill.service.ports import Clock, OutboxRow, UnitOfWork, UnitOfWorkFactory
+from telebill.service.provider_ports import Notification, Notifier
 
 AUTO_RECHARGE = "auto_recharge"
 MAX_ATTEMPTS = 10

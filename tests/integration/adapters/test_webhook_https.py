@@ -18,7 +18,7 @@ from tests.webhook_receiver import Receiver, receiving
 
 from telebill.adapters.clock import FrozenClock
 from telebill.adapters.notify import WebhookNotifier
-from telebill.service.ports import Notification
+from telebill.service.provider_ports import Notification
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from tests.webhook_receiver import Receiver, receiving
 from telebill.adapters.clock import FrozenClock
 from telebill.adapters.notify import WebhookNotifier
 from telebill.adapters.webhook_target import Target, WebhookRefused, pinned_target
-from telebill.service.ports import Notification
+from telebill.service.provider_ports import Notification
 
 
 @pytest.mark.parametrize(
