@@ -140,3 +140,19 @@ def test_a_bad_option_or_a_missing_cost_column_fails_with_a_message(telebill: Te
     assert "'Charge'" in telebill.fails("reconcile", "carrier.csv", "--plan", "bt", "--preset", "uk-sample",
                                         "--cost-column", "Charge").stderr  # fmt: skip
     assert "tolerance" in telebill.fails("reconcile", "carrier.csv", *RECONCILE, "--tolerance", "-1").stderr
+
+
+def test_a_call_billed_twice_is_disputed_and_counted(telebill: Telebill) -> None:
+    carrier_plan(telebill)
+    again = "8,1650333333,1,1657777772,22/01/2014,22/01/2014,18:30:00,18:43:00,Local,52\n"  # row 1 under another id
+    (telebill.cwd / "carrier.csv").write_text(CARRIER_CDRS + again, encoding="utf-8")
+
+    proc = telebill.run("reconcile", "carrier.csv", *RECONCILE, "--tolerance", "0.01")
+
+    assert "disputed 3 calls: 1 overbilled, 1 underbilled, 1 billed twice" in proc.stdout
+    assert ("GBP: 6 calls checked, 3 disputed, carrier total 4.690000, expected total 4.130000,"
+            " overbilled 0.570000, underbilled 0.020000") in proc.stdout  # fmt: skip
+    twice = read_csv(telebill.cwd / "carrier.disputes.csv")[-1]
+    assert (twice["row"], twice["call_id"], twice["status"], twice["our_charge"], twice["difference"]) == (
+        "8", "8", "duplicate", "0.000000", "0.520000")  # fmt: skip
+    assert twice["reason"] == "billed before: carrier.csv row 1"

@@ -5,7 +5,9 @@ Owns the comparison behind `telebill reconcile`. Each row of the carrier's file 
 carrier's cost of the call (a column of decimal text, read exactly, optionally scaled), so each
 batch is rated where it stands and compared with itself: no join. Disputed calls, calls we
 cannot price and rows whose cost cannot be read go to the disputes file batch by batch (with the
-file and row number they came from); only the totals per destination and currency stay in memory.
+file and row number they came from). A call the carrier billed twice is disputed in full at its
+second row (cdr_duplicates.py). In memory stay the totals per destination and currency, and a
+digest of each distinct call.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from telebill.adapters.cdr_compare import (
     destination_labels,
     write_report,
 )
+from telebill.adapters.cdr_duplicates import SeenCalls, call_keys, file_and_row, location
 from telebill.adapters.cdr_files import CountsDoNotAddUp, staged
 from telebill.adapters.cdr_inputs import read_batches, read_errors
 from telebill.domain.charge_comparison import Tolerance, Verdict, exact_sum, verdicts
@@ -62,7 +65,7 @@ DISPUTE_SCHEMA: Final = pa.schema(
         pa.field("reason", pa.string()),
     ]
 )
-SUMMARY_COUNTS: Final = ("calls", "disputed", "overbilled_calls", "underbilled_calls")
+SUMMARY_COUNTS: Final = ("calls", "disputed", "overbilled_calls", "underbilled_calls", "duplicate_calls")
 SUMMARY_AMOUNTS: Final = ("carrier_total", "expected_total", "overbilled", "underbilled")
 
 
@@ -94,11 +97,12 @@ class ReconcileReport:
     @property
     def checked(self) -> int:
         v = self.verdicts
-        return v[Verdict.AGREED] + v[Verdict.OVERBILLED] + v[Verdict.UNDERBILLED]
+        return v[Verdict.AGREED] + self.disputed
 
     @property
     def disputed(self) -> int:
-        return self.verdicts[Verdict.OVERBILLED] + self.verdicts[Verdict.UNDERBILLED]
+        v = self.verdicts
+        return v[Verdict.OVERBILLED] + v[Verdict.UNDERBILLED] + v[Verdict.DUPLICATE]
 
     @property
     def rejected(self) -> int:
@@ -130,14 +134,17 @@ def reconcile_files(
     if batch_rows < 1:
         raise InvalidInput(f"batch_rows must be positive, got {batch_rows}")
     report = ReconcileReport()
+    seen = SeenCalls()
+    file_names = [path.name for path in inputs]
     with staged(disputes, summary) as (disputes_part, summary_part):
         with ReportSink(disputes_part, DISPUTE_SCHEMA, fmt) as sink:
-            for path in inputs:
+            for file_index, path in enumerate(inputs):
                 _, batches = read_batches(path, batch_rows)
                 row = 0
                 for batch in batches:
+                    where = _Where(file_names, file_index, row, seen)
                     with read_errors(path):  # a cell Arrow cannot convert, in this file
-                        _reconcile_one(batch, path.name, row, rater, names, cost, tolerance, sink, report)
+                        _reconcile_one(batch, where, rater, names, cost, tolerance, sink, report)
                     row += batch.num_rows
                     if progress is not None:
                         progress(batch.num_rows)
@@ -157,10 +164,20 @@ def summary_table(totals: GroupTotals) -> pa.Table:
     )
 
 
+@dataclass(frozen=True)
+class _Where:
+    """Where a batch stands: the run's files, this one's index, the rows before the batch in it,
+    and the calls seen before it."""
+
+    file_names: list[str]
+    file_index: int
+    first_row: int
+    seen: SeenCalls
+
+
 def _reconcile_one(
     batch: pa.RecordBatch,
-    file_name: str,
-    first_row: int,
+    where: _Where,
     rater: ArrowCdrRater,
     names: DestinationNames,
     cost: CarrierCost,
@@ -177,22 +194,28 @@ def _reconcile_one(
     priced = ~np.asarray(our_reason.is_valid().to_numpy(zero_copy_only=False), dtype=np.bool_)
     ours = amount_micros(rated.column(rated.schema.names.index("charge")), "charge", Reasons(n))
     carrier_ok = ~cost_reasons.rejected
-    kind, diff, checked = verdicts(carrier, carrier_ok, ours, priced, tolerance)
+    cells = call_columns(calls, rater.mapping)
+    rows = np.arange(where.first_row + 1, where.first_row + n + 1, dtype=np.int64)
+    earlier = where.seen.earlier(call_keys(*cells[1:]), location(where.file_index, rows))
+    kind, diff, checked = verdicts(carrier, carrier_ok, ours, priced, tolerance, earlier >= 0)
     bad = kind == Verdict.BAD_AMOUNT
     cost_reasons.add(bad, "difference too large (over 2^63 micro-units)")
+    duplicate = kind == Verdict.DUPLICATE
     reason = pc.if_else(pa.array(bad), _reason_texts(cost_reasons), our_reason)
+    if duplicate.any():
+        reason = pc.if_else(pa.array(duplicate), _billed_before(earlier, duplicate, where.file_names), reason)
+    ours = np.where(duplicate, 0, ours)  # what we expect for a call billed twice
     destination, country = destination_labels(as_array(rated.column(rated.schema.names.index("matched_prefix"))), names)
     status = pa.DictionaryArray.from_arrays(pa.array(kind.astype(np.int32)), pa.array([v.label for v in Verdict]))
-    rows = np.arange(first_row + 1, first_row + n + 1, dtype=np.int64)
 
     def rated_column(name: str) -> pa.Array:
         return as_array(rated.column(rated.schema.names.index(name)))
 
     sink.write(
         [
-            pa.array([file_name] * n, pa.string()),
+            pa.array([where.file_names[where.file_index]] * n, pa.string()),
             pa.array(rows),
-            *call_columns(calls, rater.mapping),
+            *cells,
             status.dictionary_decode(),
             decimal_column(carrier, carrier_ok),
             decimal_column(ours, priced),
@@ -215,6 +238,15 @@ def _reconcile_one(
     report.totals.add(_summary_rows(kind, diff, carrier, ours, checked, rated_column("currency"), destination, country))
 
 
+def _billed_before(earlier: Int64Array, duplicate: BoolArray, file_names: list[str]) -> pa.Array:
+    """ "billed before: FILE row N" for each duplicate, naming the row that billed it first."""
+    texts: list[str | None] = [None] * earlier.size
+    for i in np.flatnonzero(duplicate).tolist():
+        file_index, row = file_and_row(int(earlier[i]))
+        texts[i] = f"billed before: {file_names[file_index]} row {row}"
+    return pa.array(texts, pa.string())
+
+
 def _reason_texts(reasons: Reasons) -> pa.Array:
     valid = reasons.code >= 0
     dictionary = pa.array([*reasons.texts, ""], pa.string())
@@ -233,7 +265,9 @@ def _summary_rows(
     country: pa.Array,
 ) -> pa.Table:
     """One row per checked call: counts, both amounts, and its difference as overbilled or
-    underbilled (a positive amount) when the call is disputed."""
+    underbilled (a positive amount) when the call is disputed; a duplicate's whole amount is
+    overbilled."""
+    duplicate = kind == Verdict.DUPLICATE
     over = kind == Verdict.OVERBILLED
     under = kind == Verdict.UNDERBILLED
     every = np.ones(kind.size, dtype=np.bool_)
@@ -243,12 +277,13 @@ def _summary_rows(
             "country": country,
             "currency": currency,
             "calls": pa.array(np.ones(kind.size, dtype=np.int64)),
-            "disputed": pa.array((over | under).astype(np.int64)),
+            "disputed": pa.array((over | under | duplicate).astype(np.int64)),
             "overbilled_calls": pa.array(over.astype(np.int64)),
             "underbilled_calls": pa.array(under.astype(np.int64)),
+            "duplicate_calls": pa.array(duplicate.astype(np.int64)),
             "carrier_total": decimal_column(carrier, every),
             "expected_total": decimal_column(ours, every),
-            "overbilled": decimal_column(np.where(over, diff, 0), every),
+            "overbilled": decimal_column(np.where(over | duplicate, diff, 0), every),
             "underbilled": decimal_column(np.where(under, -diff, 0), every),
         }
     ).filter(pa.array(checked))

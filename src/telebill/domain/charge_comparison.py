@@ -52,6 +52,7 @@ class Verdict(IntEnum):
     UNDERBILLED = 2  # the carrier billed less than we expect, beyond the tolerance
     NOT_PRICED = 3  # we cannot price the call (no price, blocked, unreadable number, ...)
     BAD_AMOUNT = 4  # the carrier's amount cannot be read
+    DUPLICATE = 5  # the carrier billed this call before (same caller, callee, start, duration)
 
     @property
     def label(self) -> str:
@@ -166,17 +167,27 @@ def _beyond_percent(magnitude: Int64Array, expected: Int64Array, percent: Decima
 
 
 def verdicts(
-    carrier: Int64Array, carrier_ok: BoolArray, ours: Int64Array, priced: BoolArray, tolerance: Tolerance
+    carrier: Int64Array,
+    carrier_ok: BoolArray,
+    ours: Int64Array,
+    priced: BoolArray,
+    tolerance: Tolerance,
+    repeated: BoolArray | None = None,
 ) -> tuple[Int8Array, Int64Array, BoolArray]:
     """The `Verdict` of each call, carrier - ours, and where that difference is valid (checked
     calls whose difference fits int64; a difference beyond int64 makes the call BAD_AMOUNT).
-    A bad amount wins over a call we cannot price."""
-    diff, overflow = difference(carrier, ours)
+    A `repeated` call (billed before) is a DUPLICATE: we expect nothing for it, so its
+    difference is the carrier's whole amount. A bad amount wins over a call we cannot price,
+    which wins over a duplicate."""
+    repeated = np.zeros(np.asarray(carrier_ok).size, dtype=np.bool_) if repeated is None else repeated
+    expected = np.where(repeated, 0, ours)
+    diff, overflow = difference(carrier, expected)
     checked = carrier_ok & priced & ~overflow
-    beyond = tolerance.exceeded(diff, ours) & checked
+    beyond = tolerance.exceeded(diff, expected) & checked & ~repeated
     kind = np.full(np.asarray(carrier_ok).size, Verdict.AGREED, dtype=np.int8)
     kind[beyond & (diff > 0)] = Verdict.OVERBILLED
     kind[beyond & (diff < 0)] = Verdict.UNDERBILLED
+    kind[checked & repeated] = Verdict.DUPLICATE
     kind[~priced] = Verdict.NOT_PRICED
     kind[~carrier_ok | (carrier_ok & priced & overflow)] = Verdict.BAD_AMOUNT
     return kind, diff, checked

@@ -73,6 +73,7 @@ def test_disputes_are_calls_beyond_the_tolerance_and_calls_we_cannot_price_or_re
         "disputed": 2,
         "overbilled_calls": 1,
         "underbilled_calls": 1,
+        "duplicate_calls": 0,
         "carrier_total": 273_899,
         "expected_total": 265_900,
         "overbilled": 8_000,
@@ -99,7 +100,7 @@ def test_a_looser_tolerance_or_a_relative_one_turns_disputes_into_agreements(tmp
 def test_a_cost_scale_reads_hundredths_and_rows_are_numbered_per_file(tmp_path: Path) -> None:
     first = carrier_file(tmp_path / "a.csv", ["k1,,+442079460018,2026-02-01T10:00:00Z,61,x,20\n"])
     second = carrier_file(tmp_path / "b.csv", ["k3,,0033142278186,2026-02-01T10:00:00Z,31,x,6.2\n",
-                                               "k1,,+442079460018,2026-02-01T10:00:00Z,61,x,21\n"])  # fmt: skip
+                                               "k1,,+442079460018,2026-02-01T10:05:00Z,61,x,21\n"])  # fmt: skip
     report = reconcile_files([first, second], tmp_path / "d.parquet", tmp_path / "s.parquet", "parquet", rater(),
                              NAMES, CarrierCost("billed", Decimal("0.01")), Tolerance())  # fmt: skip
     assert (report.read, report.checked, report.disputed) == (3, 3, 1)
@@ -119,3 +120,35 @@ def test_a_missing_cost_column_is_named(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="'cost'"):
         reconcile_files([source], tmp_path / "d.csv", tmp_path / "s.csv", "csv", rater(), NAMES,
                         CarrierCost("cost"), Tolerance())  # fmt: skip
+
+
+def test_a_call_billed_twice_is_disputed_in_full_at_its_second_row_whatever_its_id(tmp_path: Path) -> None:
+    first = carrier_file(tmp_path / "a.csv", [
+        "k1,,+442079460018,2026-02-01T10:00:00Z,61,x,0.20\n",
+        "k2,,+442079460018,2026-02-01T10:00:00Z,62,x,0.30\n",  # another duration: another call
+        "k1, +442079460018 ,+442079460018,2026-02-01T10:00:00Z,61,x,0.20\n",  # another caller
+    ])  # fmt: skip
+    second = carrier_file(tmp_path / "b.csv", [
+        "k9,, +442079460018,2026-02-01T10:00:00Z,61,x,0.20\n",  # the first row again, under another id
+        "k4,,+81312345678,2026-02-01T10:00:00Z,60,x,0.50\n",
+        "k4,,+81312345678,2026-02-01T10:00:00Z,60,x,0.50\n",  # twice, but we cannot price it
+        "k1,,+442079460018,2026-02-01T10:00:00Z,61,x,0.20\n",  # a third time
+    ])  # fmt: skip
+    report = reconcile_files([first, second], tmp_path / "d.csv", tmp_path / "s.csv", "csv", rater(), NAMES,
+                             CarrierCost("billed"), Tolerance(), batch_rows=2)  # fmt: skip
+    assert (report.read, report.checked, report.disputed, report.rejected) == (7, 5, 3, 2)
+    assert report.verdicts[Verdict.DUPLICATE] == 2
+    assert report.balanced
+    rows = [(r["file"], r["row"], r["call_id"], r["status"], r["our_charge"], r["difference"], r["reason"])
+            for r in read_csv(tmp_path / "d.csv")]  # fmt: skip
+    assert rows == [
+        ("a.csv", "2", "k2", "overbilled", "0.200000", "0.100000", ""),
+        ("b.csv", "1", "k9", "duplicate", "0.000000", "0.200000", "billed before: a.csv row 1"),
+        ("b.csv", "2", "k4", "not priced", "", "", "no price in plan p"),
+        ("b.csv", "3", "k4", "not priced", "", "", "no price in plan p"),
+        ("b.csv", "4", "k1", "duplicate", "0.000000", "0.200000", "billed before: a.csv row 1"),
+    ]
+    uk = read_csv(tmp_path / "s.csv")[0]
+    assert (uk["calls"], uk["disputed"], uk["duplicate_calls"], uk["overbilled"], uk["difference"]) == (
+        "5", "3", "2", "0.500000", "0.500000")  # fmt: skip
+    assert (uk["carrier_total"], uk["expected_total"]) == ("1.100000", "0.600000")

@@ -221,7 +221,8 @@ def _print_reconcile(report: ReconcileReport) -> None:
         f" ({v[Verdict.NOT_PRICED]} not priced, {v[Verdict.BAD_AMOUNT]} bad amount)"
     )
     typer.echo(
-        f"disputed {report.disputed} calls: {v[Verdict.OVERBILLED]} overbilled, {v[Verdict.UNDERBILLED]} underbilled"
+        f"disputed {report.disputed} calls: {v[Verdict.OVERBILLED]} overbilled, {v[Verdict.UNDERBILLED]} underbilled,"
+        f" {v[Verdict.DUPLICATE]} billed twice"
     )
     for code, t in report.totals.per_currency().items():
         typer.echo(

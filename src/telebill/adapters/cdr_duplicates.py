@@ -1,0 +1,101 @@
+"""Calls billed twice in a carrier's files: rows whose caller, callee, start and duration are
+those of an earlier row of the same run.
+
+Call ids are not compared: a carrier that numbers calls per line (as the UK sample does) repeats
+them, and a call billed twice may carry two ids. A row's key is a 128-bit BLAKE2b digest of its
+four cells as written; two different calls share a digest with a probability far below that of
+a memory error, so equal digests are taken as equal keys.
+
+The digests of the distinct calls seen so far are kept sorted in a few runs, with where each
+was first seen (file and row): 24 bytes per distinct call, whatever the width of the rows. A
+run is merged with the one before it once it has grown to half that one's size, so each digest
+is merged a logarithmic number of times.
+"""
+
+from __future__ import annotations
+
+from hashlib import blake2b
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from telebill.domain.errors import InvalidInput
+
+BoolArray = npt.NDArray[np.bool_]
+Int64Array = npt.NDArray[np.int64]
+DigestArray = npt.NDArray[np.bytes_]
+
+_DIGEST: Final = np.dtype("S16")
+_ROW_BITS: Final = 40  # a location is file index << 40 | row number (1-based)
+_SEPARATOR: Final = "\x1f"  # the ASCII unit separator: cannot be mistaken for a cell's own text
+
+
+def location(file_index: int, rows: Int64Array) -> Int64Array:
+    """The locations of rows (1-based numbers) of the `file_index`-th file."""
+    if file_index >= 1 << (63 - _ROW_BITS) or (rows.size and int(rows.max()) >= 1 << _ROW_BITS):
+        raise InvalidInput("too many files, or rows in one file, to number (2^23 files, 2^40 rows)")
+    return (np.int64(file_index) << _ROW_BITS) | rows.astype(np.int64)
+
+
+def file_and_row(at: int) -> tuple[int, int]:
+    return at >> _ROW_BITS, at & ((1 << _ROW_BITS) - 1)
+
+
+def call_keys(origin: pa.Array, destination: pa.Array, start: pa.Array, duration_s: pa.Array) -> pa.Array:
+    """Each row's key as text (null where a cell is missing): the cells, trimmed, joined."""
+    cells = [pc.utf8_trim_whitespace(c.cast(pa.string())) for c in (origin, destination, start, duration_s)]
+    joined: pa.Array = pc.binary_join_element_wise(*cells, _SEPARATOR)
+    return joined
+
+
+class SeenCalls:
+    """The calls of a run so far, by key."""
+
+    def __init__(self) -> None:
+        self._runs: list[tuple[DigestArray, Int64Array]] = []
+
+    def earlier(self, keys: pa.Array, locations: Int64Array) -> Int64Array:
+        """For each row, the location of an earlier row with the same key (before it in this
+        batch, or in an earlier one), else -1; then this batch's new keys are remembered. A row
+        without a key (null, or empty) is never a duplicate and is not remembered."""
+        out = np.full(len(keys), -1, dtype=np.int64)
+        texts = keys.cast(pa.binary()).to_pylist()
+        rows = np.fromiter((i for i, t in enumerate(texts) if t), dtype=np.int64)
+        if not rows.size:
+            return out
+        digests = np.frombuffer(
+            b"".join(blake2b(texts[i], digest_size=16).digest() for i in rows.tolist()), dtype=_DIGEST
+        )
+        distinct, first, inverse = np.unique(digests, return_index=True, return_inverse=True)
+        first_at = locations[rows[first]]
+        before = np.full(distinct.size, -1, dtype=np.int64)
+        for run, run_at in self._runs:
+            pos = np.searchsorted(run, distinct)
+            inside = pos < run.size
+            found = np.zeros(distinct.size, dtype=np.bool_)
+            found[inside] = run[pos[inside]] == distinct[inside]
+            found &= before < 0
+            before[found] = run_at[pos[found]]
+        inverse = inverse.reshape(-1)
+        is_first = first[inverse] == np.arange(rows.size)
+        out[rows] = np.where(before[inverse] >= 0, before[inverse], np.where(is_first, -1, first_at[inverse]))
+        new = before < 0
+        self._remember(distinct[new], first_at[new])
+        return out
+
+    def _remember(self, digests: DigestArray, at: Int64Array) -> None:
+        if not digests.size:
+            return
+        self._runs.append((digests, at))
+        while len(self._runs) > 1 and self._runs[-1][0].size * 2 >= self._runs[-2][0].size:
+            (a, a_at), (b, b_at) = self._runs[-2], self._runs[-1]
+            merged = np.concatenate([a, b])
+            order = np.argsort(merged, kind="stable")
+            self._runs[-2:] = [(merged[order], np.concatenate([a_at, b_at])[order])]
+
+    @property
+    def distinct(self) -> int:
+        return sum(run.size for run, _ in self._runs)
