@@ -132,3 +132,30 @@ def test_a_custom_time_format_rejects_impossible_dates_and_prices_real_ones(tele
         "a": "start_time: not a valid date/time",
         "b": "start_time: not a valid date/time",
     }
+
+
+def test_local_times_of_the_uk_sample_layout_count_the_hour_the_clocks_skip(telebill: Telebill) -> None:
+    (telebill.cwd / "deck.csv").write_text(DECK, encoding="utf-8")
+    telebill.run("decks", "import", "deck.csv", "--name", "carrier", "--currency", "GBP",
+                 "--effective-from", "2014-01-01")  # fmt: skip
+    telebill.run("plans", "create", "carrier", "--international", "carrier")
+    # 00:50 GMT to 02:10 BST on 30 March 2014 is 20 minutes; 01:30 that night never happened
+    (telebill.cwd / "uk.csv").write_text(
+        "callID, phoneNumber, Line, destPhoneNumber, startDate, endDate, startTime, endTime, Type, Cost\n"
+        "1,1650333333,1,2079460018,30/3/2014,30/3/2014,0:50:00,2:10:00,Local,0\n"
+        "2,1650333333,1,2079460018,30/3/2014,30/3/2014,1:30:00,2:10:00,Local,0\n",
+        encoding="utf-8",
+    )
+    local = ("rate-cdrs", "uk.csv", "--preset", "uk-sample", "--plan", "carrier")
+    telebill.run(*local)
+    rated, rejected = read_csv(telebill.cwd / "uk.rated.csv"), read_csv(telebill.cwd / "uk.rejects.csv")
+    assert [(r["callID"], r["billed_s"], r["charge"]) for r in rated] == [("1", "1200", "0.200000")]
+    assert [r["reject_reason"] for r in rejected] == [
+        "start_time: a time the clocks skip in Europe/London (daylight saving)"
+    ]
+
+    telebill.run(*local, "--timezone", "UTC", "--out", "utc.csv")
+    assert [(r["callID"], r["billed_s"]) for r in read_csv(telebill.cwd / "utc.csv")] == [("1", "4800"), ("2", "2400")]
+    assert (
+        "timezone: unknown time zone 'Europe/Londres'" in telebill.fails(*local, "--timezone", "Europe/Londres").stderr
+    )

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from telebill.adapters.cdr_columns import Reasons, dialled_numbers, encoded_texts, flags, whole_numbers
 from telebill.adapters.cdr_names import FIELD_NAMES, time_fields
-from telebill.adapters.cdr_times import ISO_8601, instants_us, joined
+from telebill.adapters.cdr_times import ISO_8601, check_zone, instants_us, joined
 from telebill.domain.bulk_numbers import MISSING, OK, ParsedNumbers, parse_numbers
 from telebill.domain.bulk_rating import CHARGE_DECIMALS, BulkRater, CdrColumns, RatedColumns, RateStatus
 from telebill.domain.dialling_plan import dialling_plan
@@ -62,7 +62,9 @@ class CdrMapping:
     up; without an end date, an end before the start is on the next day). Without an
     `answered` column every call was answered. Numbers in national format are read in
     `default_country`; without one, every number must be international (`+44...`, `0044...`
-    or `44...`). Column names match exactly, or else ignoring surrounding spaces.
+    or `44...`). Times written without a UTC offset are local times of `timezone` (an IANA
+    name such as Europe/London; default UTC). Column names match exactly, or else ignoring
+    surrounding spaces.
     """
 
     call_id: str = "call_id"
@@ -76,9 +78,12 @@ class CdrMapping:
     end_date: str | None = None
     time_format: str = ISO_8601
     default_country: str | None = None
+    timezone: str | None = None
 
     def __post_init__(self) -> None:
         normalise_region(self.default_country)
+        if self.timezone is not None:
+            check_zone(self.timezone)
         if self.time_format != ISO_8601:
             time_fields(self.time_format)  # refuses a format whose dates it could not check
         if self.duration_s is None and self.end_time is None:
@@ -87,7 +92,7 @@ class CdrMapping:
     @classmethod
     def preset(cls, name: str) -> CdrMapping:
         """`uk-sample`: the layout of shared/data/sample-cdrs-uk.csv (national numbers of GB,
-        d/m/yyyy dates and the duration from start to end)."""
+        d/m/yyyy dates and UK local times, the duration from start to end)."""
         if name == "uk-sample":
             return cls(
                 call_id="callID",
@@ -100,6 +105,7 @@ class CdrMapping:
                 end_time="endTime",
                 time_format="%d/%m/%Y %H:%M:%S",
                 default_country="GB",
+                timezone="Europe/London",
             )
         raise InvalidInput(f"unknown CDR preset {name!r} (known: uk-sample)")
 
@@ -256,7 +262,7 @@ class ArrowCdrRater:
         column = _column(batch, m.start_time, "start_time")
         if m.start_date:
             column = joined(_column(batch, m.start_date, "start_date"), column)
-        start, _ = instants_us(column, m.time_format, "start_time", reasons)
+        start, _ = instants_us(column, m.time_format, "start_time", reasons, m.timezone)
         return start
 
     def _duration(self, batch: pa.RecordBatch, start: Int64Array, reasons: Reasons) -> Int64Array:
@@ -268,7 +274,7 @@ class ArrowCdrRater:
         date_column = m.end_date or m.start_date
         if date_column:
             end_column = joined(_column(batch, date_column, "end_date"), end_column)
-        end, _ = instants_us(end_column, m.time_format, "end_time", reasons)
+        end, _ = instants_us(end_column, m.time_format, "end_time", reasons, m.timezone)
         if not m.end_date:
             end = np.where(end < start, end + _DAY_US, end)
         span = end - start

@@ -96,12 +96,12 @@ def _seconds_to_end(batch: pa.RecordBatch, m: CdrMapping, start_column: pa.Array
     """Seconds from start to end, rounded up, as `ArrowCdrRater` counts them (without an end
     date, an end before the start is on the next day); -1 where negative."""
     assert m.end_time is not None
-    start, _ = instants_us(start_column, m.time_format, "start_time", reasons)
+    start, _ = instants_us(start_column, m.time_format, "start_time", reasons, m.timezone)
     end_column = column_of(batch, m.end_time, "end_time")
     date_column = m.end_date or m.start_date
     if date_column:
         end_column = joined(column_of(batch, date_column, "end_date"), end_column)
-    end, _ = instants_us(end_column, m.time_format, "end_time", reasons)
+    end, _ = instants_us(end_column, m.time_format, "end_time", reasons, m.timezone)
     if not m.end_date:
         end = np.where(end < start, end + _DAY_US, end)
     span = end - start

@@ -2,6 +2,11 @@
 custom strptime formats, Arrow timestamps and dates, with the check that rejects dates and times
 that do not exist.
 
+A time written without a UTC offset (and an Arrow timestamp without a zone, and a date) is a
+local time of the mapping's time zone, UTC by default. In a zone with daylight saving time, a
+local time in the hour the clocks skip is refused; one in the hour they repeat is the first of
+the two (the earlier instant), as nothing in the cell says which was meant.
+
 A cell that cannot be read gets a per-row reason (`Reasons`), never an exception. ISO 8601 text
 in mixed spellings, which Arrow's cast refuses as a whole column, is read one by one in Python.
 Dates in a custom strptime format are read by Arrow, which rolls an impossible date over (31/02
@@ -14,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +28,7 @@ import pyarrow.compute as pc
 
 from telebill.adapters.cdr_columns import Reasons, as_array, ints
 from telebill.adapters.cdr_names import TimeFields, time_fields
+from telebill.domain.errors import InvalidInput
 
 Int64Array = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -43,13 +50,16 @@ _COMPONENTS: Final = {
 
 
 def instants_us(
-    column: pa.Array | pa.ChunkedArray, fmt: str, field_name: str, reasons: Reasons
+    column: pa.Array | pa.ChunkedArray, fmt: str, field_name: str, reasons: Reasons, zone: str | None = None
 ) -> tuple[Int64Array, BoolArray]:
     """Microseconds since the epoch (UTC) of each cell, and which cells were read. Timestamps
-    without a zone, and date-times without an offset, are taken as UTC."""
+    without a zone, dates, and date-times without an offset are local times of `zone` (an IANA
+    name; None: UTC)."""
     array = as_array(column)
     n = len(array)
+    local: BoolArray | bool = False  # which cells hold a local time
     if pa.types.is_timestamp(array.type) or pa.types.is_date(array.type):
+        local = pa.types.is_date(array.type) or array.type.tz is None
         if pa.types.is_date(array.type):
             array = array.cast(pa.timestamp("s"))
         raw = np.asarray(array.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
@@ -61,7 +71,7 @@ def instants_us(
             reasons.add(ok & beyond, f"{field_name}: not a valid date/time")
             ok &= ~beyond
     elif pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        us, ok, impossible, out_of_range = _parse_texts(array, fmt)
+        us, ok, impossible, out_of_range, local = _parse_texts(array, fmt)
         reasons.add(impossible, f"{field_name}: not a valid date/time")
         reasons.add(out_of_range, f"{field_name}: year outside {_YEARS[0]}-{_YEARS[1]}")
     else:
@@ -71,18 +81,51 @@ def instants_us(
     reasons.add(missing, f"{field_name}: missing")
     spelled = "an ISO 8601 date-time" if fmt == ISO_8601 else f"a date-time like {fmt}"
     reasons.add(~ok & ~missing, f"{field_name}: not {spelled}")
+    if zone is not None and zone != "UTC":
+        rows = np.flatnonzero(ok & local)
+        if rows.size:
+            us = np.array(us, dtype=np.int64)  # may be a read-only view of Arrow's buffer
+            us[rows], skipped = _utc_of_local(us[rows], zone)
+            gap = np.zeros(n, dtype=np.bool_)
+            gap[rows[skipped]] = True
+            reasons.add(gap, f"{field_name}: a time the clocks skip in {zone} (daylight saving)")
+            ok &= ~gap
     return us, ok
 
 
-def _parse_texts(array: pa.Array, fmt: str) -> tuple[Int64Array, BoolArray, BoolArray, BoolArray]:
-    """(instants, read, impossible, out of range): Arrow's cast rejects an impossible ISO 8601
-    date itself; its strptime rolls one over (31/02 is 3 March), so those are found here."""
+def check_zone(zone: str) -> None:
+    """Refuse a time zone name that is not in the IANA database (InvalidInput)."""
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(f"timezone: unknown time zone {zone!r} (an IANA name, e.g. Europe/London)") from None
+
+
+def _utc_of_local(local_us: Int64Array, zone: str) -> tuple[Int64Array, BoolArray]:
+    """The instants (UTC) of local times of `zone`, and which local times do not exist there
+    (skipped when the clocks go forward). A repeated local time is its earlier instant."""
+    naive = pa.array(local_us, type=pa.timestamp("us"))
+    instants = pc.assume_timezone(naive, timezone=zone, ambiguous="earliest", nonexistent="earliest")
+    # a skipped local time has no instant: "earliest" gives the last one before the gap, which
+    # reads back as another local time
+    back = ints(pc.local_timestamp(instants))
+    utc = ints(instants.cast(pa.timestamp("us")))
+    return utc, back != local_us
+
+
+def _parse_texts(array: pa.Array, fmt: str) -> tuple[Int64Array, BoolArray, BoolArray, BoolArray, BoolArray]:
+    """(instants, read, impossible, out of range, local): Arrow's cast rejects an impossible ISO
+    8601 date itself; its strptime rolls one over (31/02 is 3 March), so those are found here.
+    `local`: the cells written without a UTC offset."""
     none = np.zeros(len(array), dtype=np.bool_)
     if fmt != ISO_8601:
+        fields = time_fields(fmt)
         us, ok = _timestamps_us(pc.strptime(array, format=fmt, unit="us", error_is_null=True))
-        impossible, out_of_range = _unreadable_fields(array, us, ok, time_fields(fmt))
-        return us, ok & ~impossible & ~out_of_range, impossible, out_of_range
-    return (*_parse_iso(array), none, none)
+        impossible, out_of_range = _unreadable_fields(array, us, ok, fields)
+        local = np.full(len(array), not fields.offset, dtype=np.bool_)
+        return us, ok & ~impossible & ~out_of_range, impossible, out_of_range, local
+    us, ok, local = _parse_iso(array)
+    return us, ok, none, none, local
 
 
 def _unreadable_fields(
@@ -196,12 +239,15 @@ class _DigitRuns:
         return cls(value, count, before, np.diff(np.searchsorted(starts, bounds)))
 
 
-def _parse_iso(array: pa.Array) -> tuple[Int64Array, BoolArray]:
-    for target in (pa.timestamp("us", tz="UTC"), pa.timestamp("us")):
+def _parse_iso(array: pa.Array) -> tuple[Int64Array, BoolArray, BoolArray]:
+    """(instants, read, local): Arrow casts a column whose cells all have an offset, or all have
+    none; a column of both is read one cell at a time."""
+    for target, local in ((pa.timestamp("us", tz="UTC"), False), (pa.timestamp("us"), True)):
         try:
-            return _timestamps_us(pc.cast(array, target))
+            us, ok = _timestamps_us(pc.cast(array, target))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
+        return us, ok, np.full(len(array), local, dtype=np.bool_)
     return _parse_iso_one_by_one(array.to_pylist())
 
 
@@ -211,9 +257,10 @@ def _timestamps_us(parsed: pa.Array) -> tuple[Int64Array, BoolArray]:
     return us, ok
 
 
-def _parse_iso_one_by_one(texts: list[str | None]) -> tuple[Int64Array, BoolArray]:
+def _parse_iso_one_by_one(texts: list[str | None]) -> tuple[Int64Array, BoolArray, BoolArray]:
     us = np.zeros(len(texts), dtype=np.int64)
     ok = np.zeros(len(texts), dtype=np.bool_)
+    local = np.zeros(len(texts), dtype=np.bool_)
     for i, text in enumerate(texts):
         if text is None:
             continue
@@ -223,9 +270,10 @@ def _parse_iso_one_by_one(texts: list[str | None]) -> tuple[Int64Array, BoolArra
             continue
         if instant.tzinfo is None:
             instant = instant.replace(tzinfo=UTC)
+            local[i] = True
         us[i] = (instant - _EPOCH) // timedelta(microseconds=1)
         ok[i] = True
-    return us, ok
+    return us, ok, local
 
 
 def joined(left: pa.Array | pa.ChunkedArray, right: pa.Array | pa.ChunkedArray) -> pa.Array:

@@ -225,6 +225,8 @@ def _mapping(args: argparse.Namespace) -> CdrMapping:
         mapping = replace(mapping, default_country=args.default_country.strip() or None)
     if args.time_format is not None:
         mapping = replace(mapping, time_format=args.time_format)
+    if args.timezone is not None:
+        mapping = replace(mapping, timezone=args.timezone.strip() or None)
     return mapping
 
 
@@ -266,6 +268,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--default-country", help="country (ISO alpha-2) of national-format numbers")
     p.add_argument("--time-format", help="strptime format of the start time (default: ISO 8601)")
+    p.add_argument("--timezone", help="IANA time zone of times without an offset (default: UTC)")
     p.add_argument("--master", help="Spark master when run with python -m (spark-submit sets its own)")
     return p
 

@@ -13,14 +13,15 @@ from hypothesis import strategies as st
 from telebill.adapters.cdr_arrow import CdrMapping
 from telebill.adapters.cdr_columns import Reasons
 from telebill.adapters.cdr_names import time_fields
-from telebill.adapters.cdr_times import instants_us
+from telebill.adapters.cdr_times import ISO_8601, instants_us
 from telebill.domain.errors import InvalidInput
 
 
-def read_instants(texts: list[str | None], fmt: str) -> list[datetime | str]:
+def read_instants(texts: list[str | None] | pa.Array, fmt: str, zone: str | None = None) -> list[datetime | str]:
     """Each cell's instant (UTC), or the reason it was refused."""
-    reasons = Reasons(len(texts))
-    us, _ = instants_us(pa.array(texts, type=pa.string()), fmt, "end_time", reasons)
+    column = texts if isinstance(texts, pa.Array) else pa.array(texts, type=pa.string())
+    reasons = Reasons(len(column))
+    us, _ = instants_us(column, fmt, "end_time", reasons, zone)
     return [
         reasons.texts[code] if code >= 0 else datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=int(u))
         for u, code in zip(us.tolist(), reasons.code.tolist(), strict=True)
@@ -103,3 +104,59 @@ def test_a_format_with_a_field_that_cannot_be_checked_is_refused() -> None:
     with pytest.raises(InvalidInput, match="after %z"):
         CdrMapping(time_format="%d/%m/%Y %z %H:%M")
     assert time_fields("%Y%m%d %T").runs == (("Y", "m", "d"), ("H",), ("M",), ("S",))
+
+
+NEW_YORK = "America/New_York"
+
+
+def test_times_without_an_offset_are_local_times_of_the_zone_and_times_with_one_are_not() -> None:
+    got = read_instants(
+        ["2026-01-15T10:00:00", "2026-07-15T10:00:00", "2026-07-15 10:00:00.5", None], ISO_8601, NEW_YORK
+    )
+    assert got[:3] == [
+        datetime(2026, 1, 15, 15, tzinfo=UTC),  # EST, UTC-5
+        datetime(2026, 7, 15, 14, tzinfo=UTC),  # EDT, UTC-4
+        datetime(2026, 7, 15, 14, 0, 0, 500_000, tzinfo=UTC),
+    ]
+    assert read_instants(["2026-07-15T10:00:00Z", "2026-07-15T10:00:00+02:00"], ISO_8601, NEW_YORK) == [
+        datetime(2026, 7, 15, 10, tzinfo=UTC),
+        datetime(2026, 7, 15, 8, tzinfo=UTC),
+    ]
+    # a column mixing both is read cell by cell, each as it is written
+    assert read_instants(["2026-07-15T10:00:00", "2026-07-15T10:00:00Z"], ISO_8601, NEW_YORK) == [
+        datetime(2026, 7, 15, 14, tzinfo=UTC),
+        datetime(2026, 7, 15, 10, tzinfo=UTC),
+    ]
+    assert read_instants(["15/07/2026 10:00 +0000"], "%d/%m/%Y %H:%M %z", NEW_YORK) == [
+        datetime(2026, 7, 15, 10, tzinfo=UTC)
+    ]
+    assert read_instants(["15/07/2026 10:00"], "%d/%m/%Y %H:%M", NEW_YORK) == [datetime(2026, 7, 15, 14, tzinfo=UTC)]
+
+
+def test_a_local_time_the_clocks_skip_is_refused_and_a_repeated_one_is_the_earlier_instant() -> None:
+    got = read_instants(
+        ["2026-03-29T00:59:59", "2026-03-29T01:30:00", "2026-03-29T02:00:00", "2026-10-25T01:30:00"],
+        ISO_8601,
+        "Europe/London",
+    )
+    assert got == [
+        datetime(2026, 3, 29, 0, 59, 59, tzinfo=UTC),  # GMT
+        "end_time: a time the clocks skip in Europe/London (daylight saving)",
+        datetime(2026, 3, 29, 1, tzinfo=UTC),  # BST, UTC+1
+        datetime(2026, 10, 25, 0, 30, tzinfo=UTC),  # 01:30 BST, not 01:30 GMT an hour later
+    ]
+
+
+def test_arrow_timestamps_without_a_zone_and_dates_are_local_and_zoned_timestamps_are_instants() -> None:
+    naive = pa.array([datetime(2026, 7, 15, 10)], type=pa.timestamp("s"))
+    zoned = pa.array([datetime(2026, 7, 15, 10, tzinfo=UTC)], type=pa.timestamp("ms", tz="UTC"))
+    day = pa.array([datetime(2026, 7, 15).date()], type=pa.date32())
+    assert read_instants(naive, ISO_8601, NEW_YORK) == [datetime(2026, 7, 15, 14, tzinfo=UTC)]
+    assert read_instants(zoned, ISO_8601, NEW_YORK) == [datetime(2026, 7, 15, 10, tzinfo=UTC)]
+    assert read_instants(day, ISO_8601, NEW_YORK) == [datetime(2026, 7, 15, 4, tzinfo=UTC)]
+
+
+def test_an_unknown_time_zone_is_refused_naming_the_option() -> None:
+    with pytest.raises(InvalidInput, match=r"^timezone: unknown time zone 'Mars/Olympus'"):
+        CdrMapping(timezone="Mars/Olympus")
+    assert CdrMapping.preset("uk-sample").timezone == "Europe/London"

@@ -70,8 +70,18 @@ def rows_progress(label: str) -> Progress:
     )
 
 
+TimezoneOpt = Annotated[
+    str | None,
+    typer.Option("--timezone", help="IANA time zone of times written without an offset (Europe/London); default UTC."),
+]
+
+
 def mapping_of(
-    preset: str | None, columns: list[str] | None, default_country: str | None, time_format: str | None
+    preset: str | None,
+    columns: list[str] | None,
+    default_country: str | None,
+    time_format: str | None,
+    timezone: str | None = None,
 ) -> CdrMapping:
     from telebill.adapters.cdr_arrow import CdrMapping
 
@@ -81,6 +91,8 @@ def mapping_of(
         mapping = replace(mapping, default_country=default_country.strip() or None)
     if time_format is not None:
         mapping = replace(mapping, time_format=time_format)
+    if timezone is not None:
+        mapping = replace(mapping, timezone=timezone.strip() or None)
     return mapping
 
 
@@ -149,6 +161,7 @@ def rate_cdrs(
     time_format: Annotated[
         str | None, typer.Option("--time-format", help="strptime format of the start time; default ISO 8601.")
     ] = None,
+    timezone: TimezoneOpt = None,
     batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Rows per batch (bounds memory).")] = 1_000_000,
 ) -> None:
     """Rate every CDR of INPUT files: each row goes to the rated file with its charge, or to the
@@ -158,7 +171,7 @@ def rate_cdrs(
     from telebill.adapters.cdr_files import batch_memory, rate_cdr_files
     from telebill.adapters.cdr_inputs import total_rows
 
-    mapping = mapping_of(preset, columns, default_country, time_format)
+    mapping = mapping_of(preset, columns, default_country, time_format, timezone)
     out_path, rejects_path, out_fmt = _outputs(inputs, out, rejects, fmt)
     with container() as c:
         rater = ArrowCdrRater(bulk_rater(c.catalog, plan), mapping)

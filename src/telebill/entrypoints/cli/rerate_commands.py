@@ -17,7 +17,7 @@ import typer
 from telebill.adapters.cdr_names import FIELD_NAMES, FORMATS, input_format
 from telebill.domain.charge_comparison import Change, Tolerance, Verdict, micros_decimal
 from telebill.domain.money import format_decimal
-from telebill.entrypoints.cli.cdr_commands import distinct_outputs, mapping_of, rows_progress
+from telebill.entrypoints.cli.cdr_commands import TimezoneOpt, distinct_outputs, mapping_of, rows_progress
 from telebill.entrypoints.cli.context import container
 from telebill.entrypoints.presenters import parse_instant
 from telebill.service.rate_comparison import comparison_rater, destination_names
@@ -104,6 +104,7 @@ def rerate(
     columns: ColumnsOpt = None,
     default_country: CountryOpt = None,
     time_format: TimeFormatOpt = None,
+    timezone: TimezoneOpt = None,
     batch_rows: BatchOpt = 1_000_000,
 ) -> None:
     """Rate the calls of PREVIOUS rate-cdrs outputs again with another plan and compare: the
@@ -115,7 +116,7 @@ def rerate(
     from telebill.adapters.cdr_inputs import total_rows
     from telebill.adapters.cdr_rerate import rerate_files
 
-    mapping = mapping_of(preset, columns, default_country, time_format)
+    mapping = mapping_of(preset, columns, default_country, time_format, timezone)
     out_path, summary_path, out_fmt = _outputs(previous, out, summary, fmt, "rerate")
     with container() as c:
         rater = ArrowCdrRater(comparison_rater(c.catalog, plan, parse_instant(at, "--at")), mapping)
@@ -178,6 +179,7 @@ def reconcile(
     columns: ColumnsOpt = None,
     default_country: CountryOpt = None,
     time_format: TimeFormatOpt = None,
+    timezone: TimezoneOpt = None,
     batch_rows: BatchOpt = 1_000_000,
 ) -> None:
     """Rate a carrier's CDR files with the carrier's deck and report the calls whose billed cost
@@ -188,7 +190,7 @@ def reconcile(
     from telebill.adapters.cdr_inputs import total_rows
     from telebill.adapters.cdr_reconcile import CarrierCost, reconcile_files
 
-    mapping = mapping_of(preset, columns, default_country, time_format)
+    mapping = mapping_of(preset, columns, default_country, time_format, timezone)
     cost = CarrierCost(cost_column, _decimal(cost_scale, "--cost-scale"))
     relative = None if relative_tolerance is None else _decimal(relative_tolerance, "--relative-tolerance")
     allowed = Tolerance.of(_decimal(tolerance, "--tolerance"), relative)
