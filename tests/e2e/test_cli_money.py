@@ -59,3 +59,22 @@ def test_an_account_in_a_currency_without_exchange_rates_is_refused_naming_the_c
     refused = demo.fails("accounts", "create", "--name", "kw", "--currency", "KWD", "--plan", "demo")
     assert "currency: plan 'demo' is priced in USD, and no exchange rate for KWD" in refused.stderr
     assert "KWD" not in demo.run("accounts", "list").stdout
+
+
+def test_the_statement_lists_each_payment_with_the_balance_after_it(telebill: Telebill) -> None:
+    sid = new_account(telebill)
+    settings(telebill, sid, "billing_address=1 Main St")
+    telebill.run("topup", sid, "25.00", "--idempotency-key", "bank-1")
+    telebill.run("topup", sid, "5", "--idempotency-key", "bank-2")
+    out = telebill.run("ledger", "statement", sid, "--json", "--limit", "1").stdout.splitlines()
+    assert out[0] == f"{sid} USD: balance 30.00, holds 0.00, available 30.00"
+    newest = json.loads(out[1])
+    assert (newest["kind"], newest["amount"], newest["balance"]) == ("posted", "5.00", "30.00")
+    assert out[2] == f"more: --before {newest['id']}"
+    older = telebill.run("ledger", "statement", sid, "--before", str(newest["id"])).stdout.splitlines()
+    assert older[1].split("\t")[2:5] == ["posted", "25.00", "0.00"]
+    assert len(older) == 2
+    assert (
+        "before: 999999 is not an entry of this account"
+        in telebill.fails("ledger", "statement", sid, "--before", "999999").stderr
+    )

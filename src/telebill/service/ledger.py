@@ -18,6 +18,8 @@ from telebill.domain.errors import Conflict, IdempotencyConflict, InsufficientFu
 from telebill.domain.ledger import MAX_STORED_MICROS, AccountKind, Balance, TransferKind, apply, legs_of
 from telebill.service.ports import LedgerAccountRow, LedgerRepository, TransferRow, UnitOfWorkFactory
 
+MAX_STATEMENT_LINES = 1000
+
 
 def customer_credit_code(account_sid: str, currency: str) -> str:
     return f"customer:{account_sid}:credit:{currency}"
@@ -228,9 +230,59 @@ class VerifyReport:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    """One transfer on a customer's credit: its change to the posted balance (`amount`) and to
+    the holds (`held`), and both as they stood after it."""
+
+    transfer: TransferRow
+    amount: int
+    held: int
+    balance: int
+    holds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A page of a customer's ledger entries, newest first, with the balance and holds now;
+    `more`: older entries follow the last line."""
+
+    currency: str
+    balance: int
+    holds: int
+    lines: list[StatementLine]
+    more: bool
+
+
 class LedgerService:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
+
+    def statement(self, account_sid: str, currency: str, limit: int = 100, before: int | None = None) -> Statement:
+        """The entries of the account's credit, newest first, each with the balance after it.
+        `before`: the id of the last line of the previous page."""
+        if not 1 <= limit <= MAX_STATEMENT_LINES:
+            raise InvalidInput(f"limit must be 1..{MAX_STATEMENT_LINES}")
+        with self._uow() as uow:
+            found = uow.ledger.account_by_code(customer_credit_code(account_sid, currency))
+            if found is None:
+                if before is not None:
+                    raise InvalidInput(f"before: {before} is not an entry of this account")
+                return Statement(currency, 0, 0, [], False)
+            # locked: no transfer on the account commits between the balance read and the entries'
+            now = uow.ledger.lock([found.id])[found.id].balance
+            if before is not None and not uow.ledger.has_entry(found.id, before):
+                raise InvalidInput(f"before: {before} is not an entry of this account")
+            rows = uow.ledger.entries(found.id, limit + 1, before)
+            since = uow.ledger.entry_totals_since(found.id, before) if before is not None else (0, 0)
+        # the balance after the page's first line: now, less what that line's predecessor and
+        # the newer entries changed
+        balance, holds = now.credit_balance - since[0], now.debits_pending - since[1]
+        lines = []
+        for row in rows[:limit]:
+            lines.append(StatementLine(row.transfer, row.posted, row.held, balance, holds))
+            balance, holds = balance - row.posted, holds - row.held
+        return Statement(currency, now.credit_balance, now.debits_pending, lines, len(rows) > limit)
 
     def verify(self) -> VerifyReport:
         """Each transfer balances; cached balances equal the fold of postings; no posting

@@ -193,6 +193,16 @@ class TransferRow:
     fx_rate: Decimal | None
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerEntryRow:
+    """A transfer on one ledger account and what it changed there: `posted`, the posted credit
+    balance (credits less debits); `held`, the holds (pending debits)."""
+
+    transfer: TransferRow
+    posted: int
+    held: int
+
+
 class LedgerRepository(Protocol):
     def account_by_code(self, code: str) -> LedgerAccountRow | None: ...
 
@@ -234,6 +244,16 @@ class LedgerRepository(Protocol):
     ) -> int: ...
 
     def expired_holds(self, now: datetime, limit: int) -> list[TransferRow]: ...
+
+    def entries(self, account_id: int, limit: int, before: int | None) -> list[LedgerEntryRow]:
+        """Newest first (by time, then id); with `before`, the entries older than that transfer."""
+        ...
+
+    def entry_totals_since(self, account_id: int, transfer_id: int) -> tuple[int, int]:
+        """(posted, held) changed by `transfer_id` and the entries newer than it."""
+        ...
+
+    def has_entry(self, account_id: int, transfer_id: int) -> bool: ...
 
     def unbalanced_transfers(self) -> list[int]: ...
 

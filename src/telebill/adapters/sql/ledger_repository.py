@@ -15,10 +15,11 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, and_, bindparam, case, func, insert, literal_column, select, text, update
 
+from telebill.adapters.sql import ledger_statement
 from telebill.adapters.sql.billing_tables import calls, ledger_accounts, postings, transfers
 from telebill.adapters.sql.prepared import Prepared, Read
 from telebill.domain.ledger import AccountKind, Balance, Leg, TransferKind
-from telebill.service.ports import LedgerAccountRow, TransferRow
+from telebill.service.ports import LedgerAccountRow, LedgerEntryRow, TransferRow
 
 # Statements on the charging path are prepared once (prepared.py).
 _LA = ledger_accounts.c
@@ -310,6 +311,18 @@ class SqlLedgerRepository:
             .limit(limit)
         )
         return [_transfer(r) for r in rows]
+
+    # -- statements (ledger_statement.py) ---------------------------------------------------
+
+    def entries(self, account_id: int, limit: int, before: int | None) -> list[LedgerEntryRow]:
+        rows = ledger_statement.entries(self.conn, account_id, limit, before)
+        return [LedgerEntryRow(_transfer(r), int(r.posted), int(r.held)) for r in rows]
+
+    def entry_totals_since(self, account_id: int, transfer_id: int) -> tuple[int, int]:
+        return ledger_statement.totals_since(self.conn, account_id, transfer_id)
+
+    def has_entry(self, account_id: int, transfer_id: int) -> bool:
+        return ledger_statement.has_entry(self.conn, account_id, transfer_id)
 
     # -- verification ---------------------------------------------------------------------
 

@@ -255,3 +255,40 @@ def call_history(
     account = _account(request, principal, sid)
     calls = container_of(request).charging.history(account, limit, before)
     return {"calls": [call_json(c, account) for c in calls]}
+
+
+@router.get("/{sid}/statement")
+def statement(
+    request: Request,
+    principal: Caller,
+    sid: str,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[int | None, Query(ge=1, description="`next_before` of the previous page.")] = None,
+) -> dict[str, Any]:
+    """Every movement of the account's credit, newest first: top-ups, call and SMS charges,
+    holds and their settlement, corrections. `amount` is the change to the balance, `held` the
+    change to the holds; `balance`, `holds` and `available` are as they stood after it."""
+    account = _account(request, principal, sid)
+    st = container_of(request).ledger.statement(account.sid, account.currency.code, limit, before)
+    return {
+        "currency": st.currency,
+        "balance": _money(st.balance, account),
+        "holds": _money(st.holds, account),
+        "available": _money(st.balance - st.holds, account),
+        "entries": [
+            {
+                "id": line.transfer.id,
+                "created_at": line.transfer.created_at.isoformat(),
+                "kind": line.transfer.kind.value,
+                "reference": line.transfer.reference,
+                "amount": _money(line.amount, account),
+                "held": _money(line.held, account),
+                "balance": _money(line.balance, account),
+                "holds": _money(line.holds, account),
+                "available": _money(line.balance - line.holds, account),
+                "fx_rate": format_decimal(line.transfer.fx_rate) if line.transfer.fx_rate is not None else None,
+            }
+            for line in st.lines
+        ],
+        "next_before": st.lines[-1].transfer.id if st.more else None,
+    }

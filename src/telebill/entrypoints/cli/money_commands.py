@@ -78,3 +78,37 @@ def verify() -> None:
     typer.echo("ledger OK" if report.ok else "LEDGER INCONSISTENT")
     if not report.ok:
         raise typer.Exit(1)
+
+
+@ledger_app.command("statement")
+def statement(
+    sid: Annotated[str, typer.Argument(help="Account SID.")],
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="Lines, newest first.")] = 100,
+    before: Annotated[int | None, typer.Option("--before", help="Lines older than this entry id.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Every movement of an account's credit, newest first, with the balance after each."""
+    with container() as c:
+        account = c.accounts.account(sid)
+        st = c.ledger.statement(account.sid, account.currency.code, limit, before)
+
+    def money(micros: int) -> str:
+        return format_micros(micros, account.currency)
+
+    typer.echo(f"{account.sid} {st.currency}: balance {money(st.balance)}, holds {money(st.holds)},"
+               f" available {money(st.balance - st.holds)}")  # fmt: skip
+    for line in st.lines:
+        t = line.transfer
+        row = {
+            "id": t.id,
+            "created_at": t.created_at.isoformat(),
+            "kind": t.kind.value,
+            "amount": money(line.amount),
+            "held": money(line.held),
+            "balance": money(line.balance),
+            "available": money(line.balance - line.holds),
+            "reference": t.reference,
+        }
+        typer.echo(json.dumps(row) if as_json else "\t".join(str(v) for v in row.values()))
+    if st.more:
+        typer.echo(f"more: --before {st.lines[-1].transfer.id}")

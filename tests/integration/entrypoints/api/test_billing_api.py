@@ -490,6 +490,7 @@ def test_an_account_cannot_read_or_charge_another_tree(live_server: LiveServer) 
             ("GET", "", None),
             ("PATCH", "", {"billing_address": "x"}),
             ("GET", "/calls", None),
+            ("GET", "/statement", None),
             ("GET", "/numbers", None),
             ("POST", "/numbers", {"phone_number": "+14155550188"}),
             ("POST", "/calls", {"call_id": "x1", "from": OTHER_LINE, "to": UK_MOBILE}),
@@ -530,3 +531,31 @@ def test_a_parent_acts_on_its_sub_account_and_not_the_other_way_round(live_serve
         ]:
             r = c.request(method, path(live_server, "acme", rest), json=body)
             assert r.status_code == 404, (method, rest, r.text)
+
+
+def test_the_statement_explains_every_movement_of_the_credit_with_the_balance_after_it(
+    live_server: LiveServer,
+) -> None:
+    with client(live_server) as c:
+        fund(c, live_server)
+        call(c, live_server, "s1")
+        ok(c.post(path(live_server, "acme", "/calls/s1/end"), json={"duration_s": 95, "answered": True}))
+        st = ok(c.get(path(live_server, "acme", "/statement")))
+        now = account(c, live_server)
+        assert (st["currency"], st["balance"], st["holds"], st["available"], st["next_before"]) == (
+            "USD", now["balance"], now["holds"], now["available"], None)  # fmt: skip
+        lines = [(e["kind"], e["amount"], e["held"], e["balance"], e["available"]) for e in st["entries"]]
+        assert lines == [
+            ("posted", "-0.021", "0.00", "9.958", "9.958"),  # 95 s is 2 minutes at 0.0210: the second
+            ("post_pending", "-0.021", "-0.021", "9.979", "9.979"),  # the held first minute, charged
+            ("pending", "0.00", "0.021", "10.00", "9.979"),  # the first minute held
+            ("posted", "10.00", "0.00", "10.00", "10.00"),  # the top-up
+        ]
+        assert st["entries"][0]["reference"] == "call s1"
+        page = ok(c.get(path(live_server, "acme", "/statement"), params={"limit": 1}))
+        assert page["next_before"] == st["entries"][0]["id"]
+        rest = ok(c.get(path(live_server, "acme", "/statement"), params={"before": page["next_before"]}))
+        assert rest["entries"] == st["entries"][1:]
+        assert sum(Decimal(e["amount"]) for e in st["entries"]) == Decimal(now["balance"])
+        bad = c.get(path(live_server, "acme", "/statement"), params={"limit": 0})
+        assert (bad.status_code, bad.json()["message"]) == (400, "limit: Input should be greater than or equal to 1")
