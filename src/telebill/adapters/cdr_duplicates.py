@@ -31,6 +31,7 @@ DigestArray = npt.NDArray[np.bytes_]
 _DIGEST: Final = np.dtype("S16")
 _ROW_BITS: Final = 40  # a location is file index << 40 | row number (1-based)
 _SEPARATOR: Final = "\x1f"  # the ASCII unit separator: cannot be mistaken for a cell's own text
+_SLICE: Final = 65_536
 
 
 def location(file_index: int, rows: Int64Array) -> Int64Array:
@@ -45,10 +46,28 @@ def file_and_row(at: int) -> tuple[int, int]:
 
 
 def call_keys(origin: pa.Array, destination: pa.Array, start: pa.Array, duration_s: pa.Array) -> pa.Array:
-    """Each row's key as text (null where a cell is missing): the cells, trimmed, joined."""
-    cells = [pc.utf8_trim_whitespace(c.cast(pa.string())) for c in (origin, destination, start, duration_s)]
+    """Each row's key as text: the cells, trimmed, joined; null where a cell is missing or
+    blank (a CSV reads an empty cell as "", Parquet as null: the same call either way)."""
+    cells = []
+    for column in (origin, destination, start, duration_s):
+        trimmed = pc.utf8_trim_whitespace(column.cast(pa.string()))
+        cells.append(pc.if_else(pc.equal(pc.utf8_length(trimmed), 0), pa.scalar(None, pa.string()), trimmed))
     joined: pa.Array = pc.binary_join_element_wise(*cells, _SEPARATOR)
     return joined
+
+
+def _digests(keys: pa.Array) -> tuple[Int64Array, DigestArray]:
+    """The rows that have a key, and their keys' digests; hashed a slice at a time, so that
+    the Python objects made for hashing stay few whatever the batch size."""
+    rows: list[Int64Array] = []
+    parts: list[bytes] = []
+    for start in range(0, len(keys), _SLICE):
+        texts = keys.slice(start, _SLICE).cast(pa.binary()).to_pylist()
+        rows.append(np.fromiter((start + i for i, t in enumerate(texts) if t), dtype=np.int64))
+        parts.append(b"".join(blake2b(t, digest_size=16).digest() for t in texts if t))
+    if not rows:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=_DIGEST)
+    return np.concatenate(rows), np.frombuffer(b"".join(parts), dtype=_DIGEST)
 
 
 class SeenCalls:
@@ -62,13 +81,9 @@ class SeenCalls:
         batch, or in an earlier one), else -1; then this batch's new keys are remembered. A row
         without a key (null, or empty) is never a duplicate and is not remembered."""
         out = np.full(len(keys), -1, dtype=np.int64)
-        texts = keys.cast(pa.binary()).to_pylist()
-        rows = np.fromiter((i for i, t in enumerate(texts) if t), dtype=np.int64)
+        rows, digests = _digests(keys)
         if not rows.size:
             return out
-        digests = np.frombuffer(
-            b"".join(blake2b(texts[i], digest_size=16).digest() for i in rows.tolist()), dtype=_DIGEST
-        )
         distinct, first, inverse = np.unique(digests, return_index=True, return_inverse=True)
         first_at = locations[rows[first]]
         before = np.full(distinct.size, -1, dtype=np.int64)

@@ -200,11 +200,11 @@ def _reconcile_one(
     kind, diff, checked = verdicts(carrier, carrier_ok, ours, priced, tolerance, earlier >= 0)
     bad = kind == Verdict.BAD_AMOUNT
     cost_reasons.add(bad, "difference too large (over 2^63 micro-units)")
-    duplicate = kind == Verdict.DUPLICATE
+    repeated = (earlier >= 0) & checked  # agreed (costing nothing), underbilled (a credit) or duplicate
     reason = pc.if_else(pa.array(bad), _reason_texts(cost_reasons), our_reason)
-    if duplicate.any():
-        reason = pc.if_else(pa.array(duplicate), _billed_before(earlier, duplicate, where.file_names), reason)
-    ours = np.where(duplicate, 0, ours)  # what we expect for a call billed twice
+    if repeated.any():
+        reason = pc.if_else(pa.array(repeated), _billed_before(earlier, repeated, where.file_names), reason)
+    ours = np.where(repeated, 0, ours)  # what we expect for a call billed before
     destination, country = destination_labels(as_array(rated.column(rated.schema.names.index("matched_prefix"))), names)
     status = pa.DictionaryArray.from_arrays(pa.array(kind.astype(np.int32)), pa.array([v.label for v in Verdict]))
 

@@ -176,18 +176,19 @@ def verdicts(
 ) -> tuple[Int8Array, Int64Array, BoolArray]:
     """The `Verdict` of each call, carrier - ours, and where that difference is valid (checked
     calls whose difference fits int64; a difference beyond int64 makes the call BAD_AMOUNT).
-    A `repeated` call (billed before) is a DUPLICATE: we expect nothing for it, so its
-    difference is the carrier's whole amount. A bad amount wins over a call we cannot price,
-    which wins over a duplicate."""
+    We expect nothing for a `repeated` call (billed before): it is a DUPLICATE when the carrier
+    billed it beyond the tolerance (its difference is then the carrier's whole amount); a
+    repeated credit is underbilled, and a repeat costing nothing agreed. A bad amount wins
+    over a call we cannot price, which wins over a duplicate."""
     repeated = np.zeros(np.asarray(carrier_ok).size, dtype=np.bool_) if repeated is None else repeated
     expected = np.where(repeated, 0, ours)
     diff, overflow = difference(carrier, expected)
     checked = carrier_ok & priced & ~overflow
-    beyond = tolerance.exceeded(diff, expected) & checked & ~repeated
+    beyond = tolerance.exceeded(diff, expected) & checked
     kind = np.full(np.asarray(carrier_ok).size, Verdict.AGREED, dtype=np.int8)
     kind[beyond & (diff > 0)] = Verdict.OVERBILLED
     kind[beyond & (diff < 0)] = Verdict.UNDERBILLED
-    kind[checked & repeated] = Verdict.DUPLICATE
+    kind[beyond & (diff > 0) & repeated] = Verdict.DUPLICATE
     kind[~priced] = Verdict.NOT_PRICED
     kind[~carrier_ok | (carrier_ok & priced & overflow)] = Verdict.BAD_AMOUNT
     return kind, diff, checked

@@ -50,8 +50,11 @@ def test_a_location_names_its_file_and_row() -> None:
         location(0, np.array([2**40], dtype=np.int64))
 
 
-def test_a_key_is_null_when_a_cell_is_missing_and_ignores_surrounding_spaces() -> None:
+def test_a_key_is_null_when_a_cell_is_missing_or_blank_and_ignores_surrounding_spaces() -> None:
     keys = call_keys(
-        pa.array([" 1", "1", None]), pa.array(["2 ", "2", "2"]), pa.array(["t", "t", "t"]), pa.array([5, 5, 5])
+        pa.array([" 1", "1", None, "  "]),
+        pa.array(["2 ", "2", "2", "2"]),
+        pa.array(["t", "t", "t", "t"]),
+        pa.array([5, 5, 5, 5]),
     )
-    assert keys.to_pylist() == ["1\x1f2\x1ft\x1f5", "1\x1f2\x1ft\x1f5", None]
+    assert keys.to_pylist() == ["1\x1f2\x1ft\x1f5", "1\x1f2\x1ft\x1f5", None, None]

@@ -123,20 +123,27 @@ def test_a_missing_cost_column_is_named(tmp_path: Path) -> None:
 
 
 def test_a_call_billed_twice_is_disputed_in_full_at_its_second_row_whatever_its_id(tmp_path: Path) -> None:
+    us = "+14155550100"
     first = carrier_file(tmp_path / "a.csv", [
-        "k1,,+442079460018,2026-02-01T10:00:00Z,61,x,0.20\n",
-        "k2,,+442079460018,2026-02-01T10:00:00Z,62,x,0.30\n",  # another duration: another call
-        "k1, +442079460018 ,+442079460018,2026-02-01T10:00:00Z,61,x,0.20\n",  # another caller
+        f"k1,{us},+442079460018,2026-02-01T10:00:00Z,61,x,0.20\n",
+        f"k2,{us},+442079460018,2026-02-01T10:00:00Z,62,x,0.30\n",  # another duration: another call
+        "k1, +14155550101 ,+442079460018,2026-02-01T10:00:00Z,61,x,0.20\n",  # another caller
+        "k7,,+442079460018,2026-02-01T10:00:00Z,61,x,0.20\n",  # no caller: never a duplicate
     ])  # fmt: skip
     second = carrier_file(tmp_path / "b.csv", [
-        "k9,, +442079460018,2026-02-01T10:00:00Z,61,x,0.20\n",  # the first row again, under another id
-        "k4,,+81312345678,2026-02-01T10:00:00Z,60,x,0.50\n",
-        "k4,,+81312345678,2026-02-01T10:00:00Z,60,x,0.50\n",  # twice, but we cannot price it
-        "k1,,+442079460018,2026-02-01T10:00:00Z,61,x,0.20\n",  # a third time
+        f"k9,{us}, +442079460018,2026-02-01T10:00:00Z,61,x,0.20\n",  # a.csv's first row, under another id
+        f"k4,{us},+81312345678,2026-02-01T10:00:00Z,60,x,0.50\n",
+        f"k4,{us},+81312345678,2026-02-01T10:00:00Z,60,x,0.50\n",  # twice, but we cannot price it
+        f"k1,{us},+442079460018,2026-02-01T10:00:00Z,61,x,0.20\n",  # a third time
+        "k7,,+442079460018,2026-02-01T10:00:00Z,61,x,0.20\n",
+        f"z1,{us},+442079460018,2026-02-01T11:00:00Z,0,x,0\n",
+        f"z2,{us},+442079460018,2026-02-01T11:00:00Z,0,x,0.00\n",  # a repeat costing nothing: agreed
+        f"r1,{us},+447700900123,2026-02-01T12:00:00Z,7,x,-0.50\n",  # a credit (we expect 0.0039)
+        f"r2,{us},+447700900123,2026-02-01T12:00:00Z,7,x,-0.50\n",  # credited again: underbilled
     ])  # fmt: skip
     report = reconcile_files([first, second], tmp_path / "d.csv", tmp_path / "s.csv", "csv", rater(), NAMES,
                              CarrierCost("billed"), Tolerance(), batch_rows=2)  # fmt: skip
-    assert (report.read, report.checked, report.disputed, report.rejected) == (7, 5, 3, 2)
+    assert (report.read, report.checked, report.disputed, report.rejected) == (13, 11, 5, 2)
     assert report.verdicts[Verdict.DUPLICATE] == 2
     assert report.balanced
     rows = [(r["file"], r["row"], r["call_id"], r["status"], r["our_charge"], r["difference"], r["reason"])
@@ -147,8 +154,13 @@ def test_a_call_billed_twice_is_disputed_in_full_at_its_second_row_whatever_its_
         ("b.csv", "2", "k4", "not priced", "", "", "no price in plan p"),
         ("b.csv", "3", "k4", "not priced", "", "", "no price in plan p"),
         ("b.csv", "4", "k1", "duplicate", "0.000000", "0.200000", "billed before: a.csv row 1"),
+        ("b.csv", "8", "r1", "underbilled", "0.003900", "-0.503900", ""),
+        ("b.csv", "9", "r2", "underbilled", "0.000000", "-0.500000", "billed before: b.csv row 8"),
     ]
-    uk = read_csv(tmp_path / "s.csv")[0]
+    summary = {r["destination"]: r for r in read_csv(tmp_path / "s.csv")}
+    uk = summary["United Kingdom"]
     assert (uk["calls"], uk["disputed"], uk["duplicate_calls"], uk["overbilled"], uk["difference"]) == (
-        "5", "3", "2", "0.500000", "0.500000")  # fmt: skip
-    assert (uk["carrier_total"], uk["expected_total"]) == ("1.100000", "0.600000")
+        "9", "3", "2", "0.500000", "0.500000")  # fmt: skip
+    assert (uk["carrier_total"], uk["expected_total"]) == ("1.500000", "1.000000")
+    mobile = summary["UK mobile"]
+    assert (mobile["underbilled_calls"], mobile["underbilled"], mobile["duplicate_calls"]) == ("2", "1.003900", "0")
