@@ -283,7 +283,7 @@ class ChargingService:
                 proceed = call.status == "active" and left > 0 and (left >= self._interval or negative)
                 return Usage(proceed, call.granted_until_s, call.charged, call)
             ledger = self._ledger(uow, now)
-            self._held(ledger, call)  # read before the locks; an expiry in between fails the unique settlement: retried
+            self._held(ledger, call)  # the call row is locked: the hold-expiry worker waits for this step
             settings = settings_of(uow, account.sid, lock=True)
             customer_id, revenue_id = self._ledger_accounts(ledger, account, "voice")
             before = ledger.balance(customer_id).credit_available
@@ -359,7 +359,7 @@ class ChargingService:
             if call.status not in ("active", "expired"):  # expired: its hold was released, end still settles it
                 balance = ledger.balance(customer_id).credit_balance
                 return CallEnd(call.charged, call.billed_s or 0, balance, call)
-            self._held(ledger, call)  # read before the locks; an expiry in between fails the unique settlement: retried
+            self._held(ledger, call)  # the call row is locked: the hold-expiry worker waits for this step
             settings = settings_of(uow, account.sid, lock=True)
             before = ledger.balance(customer_id).credit_available
             connected = answered or call.kind == CallKind.VOICEMAIL.value  # voicemail is billed as connected
@@ -382,8 +382,16 @@ class ChargingService:
         return call
 
     def history(self, account: Account, limit: int = 100, before: datetime | None = None) -> list[CallRow]:
+        """Newest first. A call still active a hold timeout after it started is lost (no call
+        lasts that long) and shows as expired: the hold-expiry worker stores that for a call
+        with a hold, which it releases; a call holding nothing (free, or out of credit) has
+        nothing to release and is only shown so."""
         with self._uow() as uow:
-            return uow.billing.calls_of(account.sid, limit, before)
+            calls = uow.billing.calls_of(account.sid, limit, before)
+        lost_before = self._clock.now() - self._hold_timeout
+        return [
+            replace(c, status="expired") if c.status == "active" and c.created_at <= lost_before else c for c in calls
+        ]
 
     def expire_holds(self, limit: int = 500) -> int:
         """Release holds that outlived their timeout (hold_expiry.py)."""

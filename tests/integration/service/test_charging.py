@@ -186,6 +186,20 @@ def test_a_lost_call_is_marked_expired_and_a_late_end_still_settles_it(
     assert c.ledger.verify().ok
 
 
+def test_a_lost_call_holding_nothing_shows_as_expired_once_no_call_could_still_last(
+    demo_container: Container, acme: Account, clock: FrozenClock
+) -> None:
+    c = demo_container
+    assert c.charging.authorize(acme, CallRequest("free", US_LINE, "+12125550100")).free
+    clock.advance(timedelta(hours=4, minutes=9))
+    assert c.charging.history(acme)[0].status == "active"
+    clock.advance(timedelta(minutes=1))  # the hold timeout (4 h 10 min) after it started
+    assert c.charging.expire_holds() == 0  # nothing held, nothing released
+    assert c.charging.history(acme)[0].status == "expired"
+    assert c.charging.end(acme, "free", 600, answered=True).call.status == "ended"
+    assert c.charging.history(acme)[0].status == "ended"
+
+
 def test_hold_keys_name_their_call() -> None:
     from telebill.service.hold_expiry import call_of_hold, call_step_key
 
