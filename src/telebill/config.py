@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from platformdirs import user_data_dir
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,8 +25,9 @@ class Settings(BaseSettings):
     # Base URL clients reach this server at, for absolute paging links; default: the request's.
     public_url: str = ""
     # Real-time charging: seconds reserved per interval, and how long an unsettled hold lives.
-    charging_interval_s: int = 60
-    hold_timeout_s: int = 4 * 3600 + 600
+    charging_interval_s: int = Field(default=60, ge=1, le=3600)
+    # At least two intervals: a hold must outlive the interval it covers and the report of it.
+    hold_timeout_s: int = Field(default=4 * 3600 + 600, ge=2)
     # Worker threads for charging steps against a database server: one step's round trips
     # overlap another's work. 0: each step runs on the server's event loop, one at a time,
     # with no hand-off to a thread and back; better when the database answers at once (same
@@ -37,6 +38,15 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     # Accounts in these currencies need a billing address or VAT number to add funds.
     billing_identity_currencies: frozenset[str] = frozenset({"USD", "EUR"})
+
+    @model_validator(mode="after")
+    def _holds_outlive_their_interval(self) -> Settings:
+        if self.hold_timeout_s < 2 * self.charging_interval_s:
+            raise ValueError(
+                f"hold_timeout_s ({self.hold_timeout_s}) must be at least twice charging_interval_s"
+                f" ({self.charging_interval_s}): a hold must outlive the interval it covers"
+            )
+        return self
 
     @property
     def operator_token_hash(self) -> str | None:

@@ -82,6 +82,7 @@ class ChargingService:
         self._hold_timeout = timedelta(seconds=hold_timeout_s)
         self._account_ids: dict[str, int] = {}
         self._account_currencies: dict[int, str] = {}
+        self._expired_through: datetime | None = None  # holds expiring by then are all settled
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -394,8 +395,12 @@ class ChargingService:
         ]
 
     def expire_holds(self, limit: int = 500) -> int:
-        """Release holds that outlived their timeout (hold_expiry.py)."""
-        return expire_holds(self._uow, self._clock.now(), limit, self._account_ids, self._account_currencies)
+        """Release holds that outlived their timeout (hold_expiry.py); the holds expiring before
+        the last complete pass are not looked at again."""
+        released, self._expired_through = expire_holds(
+            self._uow, self._clock.now(), limit, self._account_ids, self._account_currencies, self._expired_through
+        )
+        return released
 
 
 def _refused(call: CallRow, refusal: Refusal) -> CallRow:

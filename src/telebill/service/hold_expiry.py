@@ -30,17 +30,27 @@ def call_of_hold(key: str) -> tuple[str, str] | None:
 
 
 def expire_holds(
-    uow: UnitOfWorkFactory, now: datetime, limit: int, known_ids: dict[str, int], known_currencies: dict[int, str]
-) -> int:
+    uow: UnitOfWorkFactory,
+    now: datetime,
+    limit: int,
+    known_ids: dict[str, int],
+    known_currencies: dict[int, str],
+    after: datetime | None = None,
+) -> tuple[int, datetime | None]:
     """Release up to `limit` expired holds, each in a transaction of its own: a batch would
     keep the revenue row locked from its first release to its commit, across the customers'
-    row locks of the others. Returns how many were released."""
+    row locks of the others.
+
+    `after`: every hold expiring at or before it was already settled or released, so only
+    later ones are looked at. Returns how many holds were released, and the new such instant:
+    `now` once all holds expiring by then are done (a hold is placed expiring well after the
+    moment it is placed, so none can appear below it later), else `after` unchanged."""
     with uow() as u:
-        expired = u.ledger.expired_holds(now, limit)
+        expired = u.ledger.expired_holds(now, limit, after)
     released = 0
     for hold in expired:
         released += retried(lambda hold=hold: _expire(uow, hold, now, known_ids, known_currencies))  # type: ignore[misc]
-    return released
+    return released, (now if len(expired) < limit else after)
 
 
 def _expire(

@@ -243,7 +243,9 @@ class LedgerRepository(Protocol):
         legs: Sequence[Leg],
     ) -> int: ...
 
-    def expired_holds(self, now: datetime, limit: int) -> list[TransferRow]: ...
+    def expired_holds(self, now: datetime, limit: int, after: datetime | None = None) -> list[TransferRow]:
+        """Unsettled holds whose expiry is at or before `now` (and after `after`), soonest first."""
+        ...
 
     def entries(self, account_id: int, limit: int, before: int | None) -> list[LedgerEntryRow]:
         """Newest first (by time, then id); with `before`, the entries older than that transfer."""

@@ -186,6 +186,26 @@ def test_a_lost_call_is_marked_expired_and_a_late_end_still_settles_it(
     assert c.ledger.verify().ok
 
 
+def test_expiry_passes_release_every_expired_hold_however_many_and_whenever_they_expire(
+    demo_container: Container, acme: Account, clock: FrozenClock
+) -> None:
+    c = demo_container
+    c.credits.top_up(acme, "10.00", "t1")
+    for i in range(3):
+        c.charging.authorize(acme, CallRequest(f"a{i}", US_LINE, UK_MOBILE))
+    assert c.charging.expire_holds() == 0  # none expired yet
+    clock.advance(timedelta(hours=5))
+    assert c.charging.expire_holds(limit=2) == 2  # a partial pass: the third is looked at next time
+    c.charging.authorize(acme, CallRequest("b", US_LINE, UK_MOBILE))
+    assert c.charging.expire_holds(limit=2) == 1
+    assert c.charging.expire_holds() == 0
+    clock.advance(timedelta(hours=5))
+    assert c.charging.expire_holds() == 1  # b's hold expires after the last complete pass
+    assert c.credits.balance(acme).holds == 0
+    assert {call.status for call in c.charging.history(acme)} == {"expired"}
+    assert c.ledger.verify().ok
+
+
 def test_a_lost_call_holding_nothing_shows_as_expired_once_no_call_could_still_last(
     demo_container: Container, acme: Account, clock: FrozenClock
 ) -> None:

@@ -13,7 +13,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Connection, and_, bindparam, case, func, insert, literal_column, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+    update,
+)
 
 from telebill.adapters.sql import ledger_statement
 from telebill.adapters.sql.billing_tables import calls, ledger_accounts, postings, transfers
@@ -298,18 +311,18 @@ class SqlLedgerRepository:
         _insert_postings(len(legs)).run(self.conn, values_of_legs)
         return int(new_id)
 
-    def expired_holds(self, now: datetime, limit: int) -> list[TransferRow]:
-        settled = select(transfers.c.pending_id).where(transfers.c.pending_id.is_not(None))
-        rows = self.conn.execute(
-            select(transfers)
-            .where(
-                transfers.c.kind == TransferKind.PENDING.value,
-                transfers.c.expires_at <= now,
-                transfers.c.id.not_in(settled),
-            )
-            .order_by(transfers.c.id)
-            .limit(limit)
+    def expired_holds(self, now: datetime, limit: int, after: datetime | None = None) -> list[TransferRow]:
+        # a range of the open-holds index, each hold probed for a settlement through the unique
+        # index on pending_id (no scan of every settlement)
+        settlement = transfers.alias("settlement")
+        query = select(transfers).where(
+            transfers.c.kind == TransferKind.PENDING.value,
+            transfers.c.expires_at <= now,
+            ~exists().where(settlement.c.pending_id == transfers.c.id),
         )
+        if after is not None:
+            query = query.where(transfers.c.expires_at > after)
+        rows = self.conn.execute(query.order_by(transfers.c.expires_at, transfers.c.id).limit(limit))
         return [_transfer(r) for r in rows]
 
     # -- statements (ledger_statement.py) ---------------------------------------------------
