@@ -66,14 +66,16 @@ def test_the_statement_lists_each_payment_with_the_balance_after_it(telebill: Te
     settings(telebill, sid, "billing_address=1 Main St")
     telebill.run("topup", sid, "25.00", "--idempotency-key", "bank-1")
     telebill.run("topup", sid, "5", "--idempotency-key", "bank-2")
-    out = telebill.run("ledger", "statement", sid, "--json", "--limit", "1").stdout.splitlines()
-    assert out[0] == f"{sid} USD: balance 30.00, holds 0.00, available 30.00"
-    newest = json.loads(out[1])
-    assert (newest["kind"], newest["amount"], newest["balance"]) == ("posted", "5.00", "30.00")
-    assert out[2] == f"more: --before {newest['id']}"
+    page = json.loads(telebill.run("ledger", "statement", sid, "--json", "--limit", "1").stdout)
+    assert (page["balance"], page["holds"], page["available"]) == ("30.00", "0.00", "30.00")
+    [newest] = page["entries"]
+    assert (newest["kind"], newest["amount"], newest["balance"], newest["holds"]) == ("posted", "5.00", "30.00", "0.00")
+    assert page["next_before"] == newest["id"]
     older = telebill.run("ledger", "statement", sid, "--before", str(newest["id"])).stdout.splitlines()
-    assert older[1].split("\t")[2:5] == ["posted", "25.00", "0.00"]
-    assert len(older) == 2
+    assert older[0] == f"{sid} USD: balance 30.00, holds 0.00, available 30.00"
+    assert older[1].split("\t")[:6] == ["id", "created_at", "kind", "amount", "held", "balance"]
+    assert older[2].split("\t")[2:6] == ["posted", "25.00", "0.00", "25.00"]
+    assert len(older) == 3
     assert (
         "before: 999999 is not an entry of this account"
         in telebill.fails("ledger", "statement", sid, "--before", "999999").stderr

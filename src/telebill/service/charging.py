@@ -29,7 +29,7 @@ from telebill.domain.prepaid import BillingSettings, NegativePolicy
 from telebill.service.call_admission import CallRequest, admit, asked_call, line_e164_of, suspended
 from telebill.service.call_tariff import sms_micros, tariff_of
 from telebill.service.credits import balance_events, settings_of
-from telebill.service.hold_expiry import call_step_key, expire_holds
+from telebill.service.hold_expiry import HoldExpiry, call_step_key
 from telebill.service.ledger import Floor, Ledger, customer_credit_code
 from telebill.service.ports import CallRow, Clock, StepReads, UnitOfWork, UnitOfWorkFactory
 from telebill.service.pricing import PricingService
@@ -82,7 +82,7 @@ class ChargingService:
         self._hold_timeout = timedelta(seconds=hold_timeout_s)
         self._account_ids: dict[str, int] = {}
         self._account_currencies: dict[int, str] = {}
-        self._expired_through: datetime | None = None  # holds expiring by then are all settled
+        self._expiry = HoldExpiry(uow, self._hold_timeout, self._account_ids, self._account_currencies)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -383,24 +383,22 @@ class ChargingService:
         return call
 
     def history(self, account: Account, limit: int = 100, before: datetime | None = None) -> list[CallRow]:
-        """Newest first. A call still active a hold timeout after it started is lost (no call
-        lasts that long) and shows as expired: the hold-expiry worker stores that for a call
-        with a hold, which it releases; a call holding nothing (free, or out of credit) has
+        """Newest first. A call still active a hold timeout (at least 4 h and an interval)
+        after it started is lost and shows as expired: the hold-expiry worker stores that for a
+        call with a hold, which it releases; a call holding nothing (free, or out of credit) has
         nothing to release and is only shown so."""
         with self._uow() as uow:
             calls = uow.billing.calls_of(account.sid, limit, before)
-        lost_before = self._clock.now() - self._hold_timeout
+        # no call outlives the longest `end` accepts: with a hold timeout shorter than that, a
+        # call reporting its usage renews its hold and may still be going
+        lost_before = self._clock.now() - max(self._hold_timeout, timedelta(seconds=MAX_CALL_S + self._interval))
         return [
             replace(c, status="expired") if c.status == "active" and c.created_at <= lost_before else c for c in calls
         ]
 
     def expire_holds(self, limit: int = 500) -> int:
-        """Release holds that outlived their timeout (hold_expiry.py); the holds expiring before
-        the last complete pass are not looked at again."""
-        released, self._expired_through = expire_holds(
-            self._uow, self._clock.now(), limit, self._account_ids, self._account_currencies, self._expired_through
-        )
-        return released
+        """Release holds that outlived their timeout (hold_expiry.py)."""
+        return self._expiry.run(self._clock.now(), limit)
 
 
 def _refused(call: CallRow, refusal: Refusal) -> CallRow:

@@ -8,7 +8,7 @@ call can be found from its key."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from telebill.domain.ledger import TransferKind
 from telebill.service.ledger import Ledger
@@ -36,21 +36,20 @@ def expire_holds(
     known_ids: dict[str, int],
     known_currencies: dict[int, str],
     after: datetime | None = None,
-) -> tuple[int, datetime | None]:
+) -> tuple[int, bool]:
     """Release up to `limit` expired holds, each in a transaction of its own: a batch would
     keep the revenue row locked from its first release to its commit, across the customers'
     row locks of the others.
 
-    `after`: every hold expiring at or before it was already settled or released, so only
-    later ones are looked at. Returns how many holds were released, and the new such instant:
-    `now` once all holds expiring by then are done (a hold is placed expiring well after the
-    moment it is placed, so none can appear below it later), else `after` unchanged."""
+    `after`: every hold expiring at or before it is known to be settled or released, so only
+    later ones are looked at. Returns how many holds were released, and whether that was every
+    hold expiring by `now` (after `after`)."""
     with uow() as u:
         expired = u.ledger.expired_holds(now, limit, after)
     released = 0
     for hold in expired:
         released += retried(lambda hold=hold: _expire(uow, hold, now, known_ids, known_currencies))  # type: ignore[misc]
-    return released, (now if len(expired) < limit else after)
+    return released, len(expired) < limit
 
 
 def _expire(
@@ -77,3 +76,37 @@ def _expire(
             u.billing.update_call(replace(call, status="expired", hold_transfer_id=None))
         u.commit()
     return 1
+
+
+class HoldExpiry:
+    """Passes of `expire_holds` in one process, remembering how far they are complete.
+
+    After a pass that saw every expired hold, the holds that expired a hold timeout before it
+    are not looked at again: a hold is placed expiring a hold timeout after its step began, so
+    only a host whose clock lags by more than that (or a step open as long) could still add one
+    below. If the clock goes back, every hold is looked at again. The first pass of a process
+    looks at them all."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hold_timeout: timedelta,
+        known_ids: dict[str, int],
+        known_currencies: dict[int, str],
+    ) -> None:
+        self._uow = uow
+        self._hold_timeout = hold_timeout
+        self._known_ids = known_ids
+        self._known_currencies = known_currencies
+        self._through: datetime | None = None  # holds expiring by then are all settled
+        self._last_pass: datetime | None = None
+
+    def run(self, now: datetime, limit: int) -> int:
+        if self._last_pass is not None and now < self._last_pass:
+            self._through = None
+        released, complete = expire_holds(self._uow, now, limit, self._known_ids, self._known_currencies, self._through)
+        if complete:
+            through = now - self._hold_timeout
+            self._through = max(through, self._through or through)
+        self._last_pass = now
+        return released

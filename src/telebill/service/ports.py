@@ -248,7 +248,7 @@ class LedgerRepository(Protocol):
         ...
 
     def entries(self, account_id: int, limit: int, before: int | None) -> list[LedgerEntryRow]:
-        """Newest first (by time, then id); with `before`, the entries older than that transfer."""
+        """Newest first, by transfer id; with `before`, the entries older than that transfer."""
         ...
 
     def entry_totals_since(self, account_id: int, transfer_id: int) -> tuple[int, int]:

@@ -206,6 +206,45 @@ def test_expiry_passes_release_every_expired_hold_however_many_and_whenever_they
     assert c.ledger.verify().ok
 
 
+def test_a_hold_is_released_after_the_worker_clock_went_back_or_another_host_lagged(
+    demo_container: Container, acme: Account, clock: FrozenClock
+) -> None:
+    c = demo_container
+    c.credits.top_up(acme, "10.00", "t1")
+    clock.advance(timedelta(days=1))  # the worker's clock a day ahead for one pass ...
+    assert c.charging.expire_holds() == 0
+    clock.advance(timedelta(days=-1))  # ... then put right
+    c.charging.authorize(acme, CallRequest("c1", US_LINE, UK_MOBILE))
+    clock.advance(timedelta(hours=5))
+    assert c.charging.expire_holds() == 1
+    # after that complete pass, a host 5 h behind places a hold: it expires 50 min before the
+    # pass, which must not have skipped past it
+    clock.advance(timedelta(hours=-5))
+    c.charging.authorize(acme, CallRequest("c2", US_LINE, UK_MOBILE))
+    clock.advance(timedelta(hours=5, minutes=1))
+    assert c.charging.expire_holds() == 1
+    assert c.credits.balance(acme).holds == 0
+
+
+def test_a_call_renewing_its_hold_is_not_shown_lost_with_a_short_hold_timeout(
+    demo_container: Container, acme: Account, clock: FrozenClock
+) -> None:
+    from telebill.service.charging import ChargingService
+
+    c = demo_container
+    assert c.units is not None
+    charging = ChargingService(c.units, clock, c.pricing, interval_s=60, hold_timeout_s=300)
+    c.credits.top_up(acme, "10.00", "t1")
+    charging.authorize(acme, CallRequest("long", US_LINE, UK_MOBILE))
+    for minute in range(1, 31):
+        clock.advance(timedelta(seconds=60))
+        assert charging.usage(acme, "long", minute * 60).proceed
+    assert charging.history(acme)[0].status == "active"
+    clock.advance(timedelta(hours=4))
+    assert charging.expire_holds() == 1
+    assert charging.history(acme)[0].status == "expired"
+
+
 def test_a_lost_call_holding_nothing_shows_as_expired_once_no_call_could_still_last(
     demo_container: Container, acme: Account, clock: FrozenClock
 ) -> None:
@@ -213,7 +252,7 @@ def test_a_lost_call_holding_nothing_shows_as_expired_once_no_call_could_still_l
     assert c.charging.authorize(acme, CallRequest("free", US_LINE, "+12125550100")).free
     clock.advance(timedelta(hours=4, minutes=9))
     assert c.charging.history(acme)[0].status == "active"
-    clock.advance(timedelta(minutes=1))  # the hold timeout (4 h 10 min) after it started
+    clock.advance(timedelta(minutes=1))  # the hold timeout (4 h 10 min, more than 4 h and a minute)
     assert c.charging.expire_holds() == 0  # nothing held, nothing released
     assert c.charging.history(acme)[0].status == "expired"
     assert c.charging.end(acme, "free", 600, answered=True).call.status == "ended"

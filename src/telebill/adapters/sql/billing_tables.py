@@ -88,11 +88,13 @@ postings = Table(
         nullable=False,
         index=True,
     ),
-    Column("account_id", Integer, ForeignKey("ledger_accounts.id"), nullable=False, index=True),
+    Column("account_id", Integer, ForeignKey("ledger_accounts.id"), nullable=False),
     Column("debit", Boolean, nullable=False),
     Column("pending", Boolean, nullable=False),
     Column("amount", BigInteger, nullable=False),
 )
+# an account's entries in transfer order: a statement page is a range of it (ledger_statement.py)
+Index("ix_postings_account_transfer", postings.c.account_id, postings.c.transfer_id)
 
 billing_settings = Table(
     "billing_settings",

@@ -329,7 +329,7 @@ class SqlLedgerRepository:
 
     def entries(self, account_id: int, limit: int, before: int | None) -> list[LedgerEntryRow]:
         rows = ledger_statement.entries(self.conn, account_id, limit, before)
-        return [LedgerEntryRow(_transfer(r), int(r.posted), int(r.held)) for r in rows]
+        return [LedgerEntryRow(_transfer(r), posted, held) for r, posted, held in rows]
 
     def entry_totals_since(self, account_id: int, transfer_id: int) -> tuple[int, int]:
         return ledger_statement.totals_since(self.conn, account_id, transfer_id)

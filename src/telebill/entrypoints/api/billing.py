@@ -263,7 +263,7 @@ def statement(
     principal: Caller,
     sid: str,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1, description="`next_before` of the previous page.")] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="`next_before` of the previous page.")] = None,
 ) -> dict[str, Any]:
     """Every movement of the account's credit, newest first: top-ups, call and SMS charges,
     holds and their settlement, corrections. `amount` is the change to the balance, `held` the

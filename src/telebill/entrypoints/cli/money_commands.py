@@ -84,8 +84,10 @@ def verify() -> None:
 def statement(
     sid: Annotated[str, typer.Argument(help="Account SID.")],
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="Lines, newest first.")] = 100,
-    before: Annotated[int | None, typer.Option("--before", help="Lines older than this entry id.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    before: Annotated[
+        int | None, typer.Option("--before", min=1, max=2**63 - 1, help="Lines older than this entry id.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The page as one JSON object, as the API gives it.")] = False,
 ) -> None:
     """Every movement of an account's credit, newest first, with the balance after each."""
     with container() as c:
@@ -95,20 +97,38 @@ def statement(
     def money(micros: int) -> str:
         return format_micros(micros, account.currency)
 
-    typer.echo(f"{account.sid} {st.currency}: balance {money(st.balance)}, holds {money(st.holds)},"
-               f" available {money(st.balance - st.holds)}")  # fmt: skip
-    for line in st.lines:
-        t = line.transfer
-        row = {
-            "id": t.id,
-            "created_at": t.created_at.isoformat(),
-            "kind": t.kind.value,
+    lines = [
+        {
+            "id": line.transfer.id,
+            "created_at": line.transfer.created_at.isoformat(),
+            "kind": line.transfer.kind.value,
             "amount": money(line.amount),
             "held": money(line.held),
             "balance": money(line.balance),
+            "holds": money(line.holds),
             "available": money(line.balance - line.holds),
-            "reference": t.reference,
+            "reference": line.transfer.reference,
         }
-        typer.echo(json.dumps(row) if as_json else "\t".join(str(v) for v in row.values()))
-    if st.more:
-        typer.echo(f"more: --before {st.lines[-1].transfer.id}")
+        for line in st.lines
+    ]
+    next_before = st.lines[-1].transfer.id if st.more else None
+    if as_json:
+        page = {
+            "sid": account.sid,
+            "currency": st.currency,
+            "balance": money(st.balance),
+            "holds": money(st.holds),
+            "available": money(st.balance - st.holds),
+            "entries": lines,
+            "next_before": next_before,
+        }
+        typer.echo(json.dumps(page))
+        return
+    typer.echo(f"{account.sid} {st.currency}: balance {money(st.balance)}, holds {money(st.holds)},"
+               f" available {money(st.balance - st.holds)}")  # fmt: skip
+    if lines:
+        typer.echo("\t".join(lines[0]))
+    for row in lines:
+        typer.echo("\t".join(str(v) for v in row.values()))
+    if next_before is not None:
+        typer.echo(f"more: --before {next_before}")

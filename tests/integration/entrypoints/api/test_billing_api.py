@@ -557,5 +557,7 @@ def test_the_statement_explains_every_movement_of_the_credit_with_the_balance_af
         rest = ok(c.get(path(live_server, "acme", "/statement"), params={"before": page["next_before"]}))
         assert rest["entries"] == st["entries"][1:]
         assert sum(Decimal(e["amount"]) for e in st["entries"]) == Decimal(now["balance"])
+        huge = c.get(path(live_server, "acme", "/statement"), params={"before": 2**63})
+        assert huge.status_code == 400, huge.text
         bad = c.get(path(live_server, "acme", "/statement"), params={"limit": 0})
         assert (bad.status_code, bad.json()["message"]) == (400, "limit: Input should be greater than or equal to 1")
