@@ -27,7 +27,7 @@ class Settings(BaseSettings):
     # Real-time charging: seconds reserved per interval, and how long an unsettled hold lives.
     charging_interval_s: int = Field(default=60, ge=1, le=3600)
     # At least two intervals: a hold must outlive the interval it covers and the report of it.
-    hold_timeout_s: int = Field(default=4 * 3600 + 600, ge=2)
+    hold_timeout_s: int = Field(default=4 * 3600 + 600, ge=2, le=30 * 86400)
     # Worker threads for charging steps against a database server: one step's round trips
     # overlap another's work. 0: each step runs on the server's event loop, one at a time,
     # with no hand-off to a thread and back; better when the database answers at once (same
