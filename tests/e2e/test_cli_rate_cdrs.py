@@ -159,3 +159,30 @@ def test_local_times_of_the_uk_sample_layout_count_the_hour_the_clocks_skip(tele
     assert (
         "timezone: unknown time zone 'Europe/Londres'" in telebill.fails(*local, "--timezone", "Europe/Londres").stderr
     )
+
+
+def test_reject_duplicates_rejects_a_call_billed_again_in_any_file_naming_the_first(telebill: Telebill) -> None:
+    (telebill.cwd / "deck.csv").write_text(DECK, encoding="utf-8")
+    telebill.run("decks", "import", "deck.csv", "--name", "carrier", "--currency", "EUR",
+                 "--effective-from", "2026-03-01")  # fmt: skip
+    telebill.run("plans", "create", "retail", "--international", "carrier")
+    header = "call_id,from,to,start_time,duration_s\n"
+    (telebill.cwd / "day1.csv").write_text(
+        header + "a,+33612345678,+442079460018,2026-03-01T10:00:00Z,61\n"
+        "b,+33612345678,+442079460018,2026-03-01T10:00:00Z,62\n"  # another duration: another call
+        "a,+33612345678,+442079460018,2026-03-01T10:00:00Z,61\n",  # the same call again
+        encoding="utf-8",
+    )
+    (telebill.cwd / "day2.csv").write_text(
+        header + "z9,+33612345678, +442079460018 ,2026-03-01T10:00:00Z,61\n",  # again, under another id
+        encoding="utf-8",
+    )
+    files = ("rate-cdrs", "day1.csv", "day2.csv", "--plan", "retail")
+    proc = telebill.run(*files, "--reject-duplicates", "--out", "out.csv")
+    assert "read 4 rows: 2 rated, 2 rejected" in proc.stdout
+    assert [r["call_id"] for r in read_csv(telebill.cwd / "out.csv")] == ["a", "b"]
+    assert [(r["call_id"], r["reject_reason"]) for r in read_csv(telebill.cwd / "out.rejects.csv")] == [
+        ("a", "duplicate of day1.csv row 1"),
+        ("z9", "duplicate of day1.csv row 1"),
+    ]
+    assert "read 4 rows: 4 rated, 0 rejected" in telebill.run(*files, "--out", "all.csv").stdout

@@ -13,7 +13,7 @@ a string per row) and exact per-currency totals.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Final
 
@@ -187,10 +187,13 @@ class ArrowCdrRater:
         decoded = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in columns]
         return pa.RecordBatch.from_arrays(decoded, schema=schema)
 
-    def split_batch(self, batch: pa.RecordBatch) -> SplitBatch:
-        """`rate_batch` split into the rated rows and the rejects, with per-currency totals."""
+    def split_batch(self, batch: pa.RecordBatch, more: Callable[[Reasons], None] | None = None) -> SplitBatch:
+        """`rate_batch` split into the rated rows and the rejects, with per-currency totals.
+        `more` may add reasons to reject rows, after the rater's own."""
         rated_schema, rejects_schema = self.split_schemas(batch.schema)
         rated, reasons = self._outcome(batch)
+        if more is not None:
+            more(reasons)
         ok = ~reasons.rejected
         rows = np.flatnonzero(ok)
         inputs = batch if rows.size == ok.size else batch.filter(pa.array(ok))

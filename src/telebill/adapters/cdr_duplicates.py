@@ -14,6 +14,7 @@ is merged a logarithmic number of times.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from hashlib import blake2b
 from typing import Final
 
@@ -22,6 +23,9 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from telebill.adapters.cdr_arrow import CdrMapping
+from telebill.adapters.cdr_columns import Reasons
+from telebill.adapters.cdr_compare import call_columns
 from telebill.domain.errors import InvalidInput
 
 BoolArray = npt.NDArray[np.bool_]
@@ -114,3 +118,30 @@ class SeenCalls:
     @property
     def distinct(self) -> int:
         return sum(run.size for run, _ in self._runs)
+
+
+class RunRepeats:
+    """The rows of a run of files that repeat an earlier row, as reasons to reject them (`telebill
+    rate-cdrs --reject-duplicates`)."""
+
+    def __init__(self, file_names: list[str], mapping: CdrMapping) -> None:
+        self._seen = SeenCalls()
+        self._file_names = file_names
+        self._mapping = mapping
+
+    def reasons(self, batch: pa.RecordBatch, file_index: int, first_row: int) -> Callable[[Reasons], None]:
+        """Finds the repeats among `batch` (rows `first_row + 1`... of the `file_index`-th file)
+        now, in the run's order; the function returned gives each the reason `duplicate of FILE
+        row N` (a row already rejected keeps its reason)."""
+        cells = call_columns(batch, self._mapping)
+        rows = np.arange(first_row + 1, first_row + batch.num_rows + 1, dtype=np.int64)
+        earlier = self._seen.earlier(call_keys(*cells[1:]), location(file_index, rows))
+        repeats = np.flatnonzero(earlier >= 0)
+
+        def add(reasons: Reasons) -> None:
+            if repeats.size:
+                firsts, codes = np.unique(earlier[repeats], return_inverse=True)
+                texts = [f"duplicate of {self._file_names[f]} row {r}" for f, r in map(file_and_row, firsts.tolist())]
+                reasons.add_coded(repeats, codes.reshape(-1).astype(np.int32), texts, "")
+
+        return add

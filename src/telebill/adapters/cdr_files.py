@@ -43,6 +43,8 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from telebill.adapters.cdr_arrow import RATED_FIELDS, ArrowCdrRater
+from telebill.adapters.cdr_columns import Reasons
+from telebill.adapters.cdr_duplicates import RunRepeats
 from telebill.adapters.cdr_inputs import common_schema, read_batches, read_errors
 from telebill.adapters.cdr_names import FORMATS, input_format
 from telebill.domain.bulk_rating import CHARGE_DECIMALS
@@ -203,16 +205,20 @@ def rate_cdr_files(
     rater: ArrowCdrRater,
     batch_rows: int = 1_000_000,
     progress: Callable[[int], None] | None = None,
+    reject_duplicates: bool = False,
 ) -> RatingCounts:
     """Rate every row of `inputs` (CSV or Parquet, one column layout) into `out` and `rejects`
-    (format `fmt`); CountsDoNotAddUp if a row is neither rated nor rejected."""
+    (format `fmt`); CountsDoNotAddUp if a row is neither rated nor rejected. With
+    `reject_duplicates`, a row with the caller, callee, start and duration of an earlier row
+    of the run is rejected as its duplicate (cdr_duplicates.py)."""
     if fmt not in FORMATS:
         raise InvalidInput(f"output format {fmt!r} must be one of {', '.join(FORMATS)}")
     if not inputs:
         raise InvalidInput("no CDR files given")
     if batch_rows < 1:
         raise InvalidInput(f"batch_rows must be positive, got {batch_rows}")
-    return _rate_files(inputs, out, rejects, fmt, rater, batch_rows, progress)
+    repeats = RunRepeats([p.name for p in inputs], rater.mapping) if reject_duplicates else None
+    return _rate_files(inputs, out, rejects, fmt, rater, batch_rows, progress, repeats)
 
 
 def _rate_files(
@@ -223,6 +229,7 @@ def _rate_files(
     rater: ArrowCdrRater,
     batch_rows: int,
     progress: Callable[[int], None] | None,
+    repeats: RunRepeats | None,
 ) -> RatingCounts:
     counts = RatingCounts()
     totals: dict[str, int] = {}
@@ -235,12 +242,15 @@ def _rate_files(
     )  # fmt: skip
     with staged(out, rejects) as (out_part, rejects_part):
         with _Outputs(out_part, rejects_part, fmt, rater, schema, read_schema) as outputs:
-            for path in inputs:
+            for file_index, path in enumerate(inputs):
                 _, batches = read_batches(path, batch_rows, repeated)
+                row = 0
                 for batch in batches:
                     with read_errors(path):  # a cell Arrow cannot convert, in this file
                         conformed = _conform(batch, read_schema)
-                        _rate_one(conformed, rater, outputs, counts, totals)
+                        more = repeats.reasons(conformed, file_index, row) if repeats is not None else None
+                        _rate_one(conformed, rater, outputs, counts, totals, more)
+                    row += batch.num_rows
                     if progress is not None:
                         progress(batch.num_rows)
         if not counts.balanced:  # before the outputs replace anything
@@ -289,9 +299,14 @@ def _conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 
 
 def _rate_one(
-    batch: pa.RecordBatch, rater: ArrowCdrRater, outputs: _Outputs, counts: RatingCounts, totals: dict[str, int]
+    batch: pa.RecordBatch,
+    rater: ArrowCdrRater,
+    outputs: _Outputs,
+    counts: RatingCounts,
+    totals: dict[str, int],
+    more: Callable[[Reasons], None] | None,
 ) -> None:
-    split = rater.split_batch(batch)
+    split = rater.split_batch(batch, more)
     outputs.rated.write(split.rated)
     outputs.rejects.write(split.rejects)
     counts.read += batch.num_rows

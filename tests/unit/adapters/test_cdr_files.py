@@ -288,3 +288,27 @@ def test_an_output_that_is_a_directory_is_refused_before_rating(tmp_path: Path) 
     with pytest.raises(InvalidInput, match="is a directory"):
         rate_cdr_files([source], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdrs.csv", "rej.csv"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_duplicates_are_found_across_batches_and_files_of_either_format(tmp_path: Path, fmt: str) -> None:
+    rows = [
+        "k1,+14155550100,+442079460018,2026-02-01T10:00:00Z,61\n",
+        "k2,,+442079460018,2026-02-01T10:00:00Z,61\n",  # no caller: never a duplicate
+        "k3,,+442079460018,2026-02-01T10:00:00Z,61\n",
+        "k4,+14155550100,+442079460018,2026-02-01T10:00:00Z,61\n",
+    ]
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    first.write_text(HEADER + "".join(rows[:3]), encoding="utf-8")
+    second.write_text(HEADER + rows[3] + rows[0], encoding="utf-8")
+    if fmt == "parquet":
+        for path in (first, second):
+            texts = pyarrow.csv.ConvertOptions(column_types=dict.fromkeys(["call_id", "from", "to"], pa.string()))
+            pq.write_table(pyarrow.csv.read_csv(path, convert_options=texts), path.with_suffix(".parquet"))
+        first, second = first.with_suffix(".parquet"), second.with_suffix(".parquet")
+    counts = rate_cdr_files([first, second], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater(),
+                            batch_rows=1, reject_duplicates=True)  # fmt: skip
+    assert (counts.read, counts.rated, counts.rejected) == (5, 3, 2)
+    with (tmp_path / "rej.csv").open(encoding="utf-8") as fh:
+        rejected = [(r["call_id"], r["reject_reason"]) for r in csv.DictReader(fh)]
+    assert rejected == [("k4", f"duplicate of {first.name} row 1"), ("k1", f"duplicate of {first.name} row 1")]

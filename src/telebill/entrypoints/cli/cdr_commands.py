@@ -162,6 +162,13 @@ def rate_cdrs(
         str | None, typer.Option("--time-format", help="strptime format of the start time; default ISO 8601.")
     ] = None,
     timezone: TimezoneOpt = None,
+    reject_duplicates: Annotated[
+        bool,
+        typer.Option(
+            "--reject-duplicates",
+            help="Reject a row with the from, to, start and duration of an earlier row, naming it.",
+        ),
+    ] = False,
     batch_rows: Annotated[int, typer.Option("--batch-rows", min=1, help="Rows per batch (bounds memory).")] = 1_000_000,
 ) -> None:
     """Rate every CDR of INPUT files: each row goes to the rated file with its charge, or to the
@@ -178,7 +185,14 @@ def rate_cdrs(
     with batch_memory(), rows_progress("rating") as progress:
         task = progress.add_task("rate", total=total_rows(inputs))
         counts = rate_cdr_files(
-            inputs, out_path, rejects_path, out_fmt, rater, batch_rows, lambda n: progress.advance(task, n)
+            inputs,
+            out_path,
+            rejects_path,
+            out_fmt,
+            rater,
+            batch_rows,
+            lambda n: progress.advance(task, n),
+            reject_duplicates=reject_duplicates,
         )
     typer.echo(f"read {counts.read} rows: {counts.rated} rated, {counts.rejected} rejected")
     for code, total in sorted(counts.charges.items()):
