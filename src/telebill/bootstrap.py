@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from telebill.adapters.clock import SystemClock
+from telebill.adapters.email_notify import EmailNotifier
 from telebill.adapters.jwt_keys import RsaJwtKeys
 from telebill.adapters.notify import LogNotifier, WebhookNotifier
 from telebill.adapters.payments import ManualPayments
@@ -75,9 +76,10 @@ def bootstrap(
     credits = CreditService(uow, clock, payments or ManualPayments(), settings.billing_identity_currencies)
     charging = ChargingService(uow, clock, pricing, settings.charging_interval_s, settings.hold_timeout_s)
     webhooks = WebhookNotifier(clock, allow_private=settings.webhook_allow_private)
+    email = EmailNotifier(settings.smtp_url, settings.smtp_from) if settings.smtp_url else None
     return Container(
         settings, engine, clock, catalog, accounts, fx, pricing, LedgerService(uow), credits, charging,
         LineService(uow, clock),
-        notifications=NotificationService(uow, clock, credits, charging, webhooks, LogNotifier()),
+        notifications=NotificationService(uow, clock, credits, charging, webhooks, LogNotifier(), email=email),
         units=uow,
     )  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 from pydantic import Field, model_validator
@@ -36,8 +37,23 @@ class Settings(BaseSettings):
     # Webhooks may go to private, loopback or link-local addresses (receivers on the
     # platform's own network). Off by default: a customer's URL must not reach internal hosts.
     webhook_allow_private: bool = False
+    # Notifications by e-mail, to accounts with a notify_email and no webhook:
+    # smtp://[user:password@]host[:port] (STARTTLS with ?starttls=true) or smtps://...; and the
+    # sender's address. The password belongs in the environment, like every secret.
+    smtp_url: str = ""
+    smtp_from: str = ""
     # Accounts in these currencies need a billing address or VAT number to add funds.
     billing_identity_currencies: frozenset[str] = frozenset({"USD", "EUR"})
+
+    @model_validator(mode="after")
+    def _mail_has_a_server_and_a_sender(self) -> Settings:
+        if self.smtp_url:
+            parts = urlsplit(self.smtp_url)
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+                raise ValueError("smtp_url must be smtp://[user:password@]host[:port] or smtps://...")
+            if not self.smtp_from:
+                raise ValueError("smtp_from: the sender's address is needed with smtp_url")
+        return self
 
     @model_validator(mode="after")
     def _holds_outlive_their_interval(self) -> Settings:

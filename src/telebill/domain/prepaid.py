@@ -19,6 +19,7 @@ customer turns it on again (which retries: a declined recharge leaves it unspent
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from enum import Enum
 
@@ -30,6 +31,18 @@ DEFAULT_LOW_BALANCE_THRESHOLD = 5_000_000  # 5.00 in the account currency
 class NegativePolicy(Enum):
     CUT_OFF = "cut_off"  # a call ends when credit runs out
     ALLOW_NEGATIVE = "allow_negative"  # down to the credit limit; calls in progress continue
+
+
+# local@domain.tld: no spaces or line breaks (the address goes into a mail header), an ASCII
+# domain name with a dot; no display name
+_EMAIL = re.compile(
+    r"[^@\s\"(),:;<>\[\\\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
+
+
+def is_email_address(text: str) -> bool:
+    """A plain e-mail address (local@domain.tld), at most 254 characters."""
+    return len(text) <= 254 and _EMAIL.fullmatch(text) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +62,7 @@ class BillingSettings:
     suspended: bool = False
     webhook_url: str = ""
     webhook_secret: str = ""
+    notify_email: str = ""  # where notifications go by e-mail when there is no webhook
 
     def __post_init__(self) -> None:
         if self.credit_limit < 0:

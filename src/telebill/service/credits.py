@@ -20,7 +20,13 @@ from telebill.domain.accounts import Account, Principal, Role
 from telebill.domain.errors import Forbidden, IdempotencyConflict, InvalidInput, RetryableConflict
 from telebill.domain.ledger import MAX_CUSTOMER_CREDIT_MICROS, MAX_TRANSFER_MICROS, AccountKind, TransferKind
 from telebill.domain.money import format_decimal, format_micros, from_micros, to_decimal, to_micros
-from telebill.domain.prepaid import BalanceChange, BillingSettings, NegativePolicy, after_balance_change
+from telebill.domain.prepaid import (
+    BalanceChange,
+    BillingSettings,
+    NegativePolicy,
+    after_balance_change,
+    is_email_address,
+)
 from telebill.service.ledger import Ledger, customer_credit_code
 from telebill.service.ports import Clock, PaymentRow, UnitOfWork, UnitOfWorkFactory
 from telebill.service.provider_ports import PaymentProvider, PaymentResult
@@ -135,10 +141,12 @@ class CreditService:
                     if not isinstance(value, bool):
                         raise InvalidInput(f"{name} must be true or false")
                     values[name] = value
-                elif name in ("billing_address", "vat_number", "webhook_url", "webhook_secret"):
+                elif name in ("billing_address", "vat_number", "webhook_url", "webhook_secret", "notify_email"):
                     if not isinstance(value, str):
                         raise InvalidInput(f"{name} must be text")
                     values[name] = value.strip()
+                    if name == "notify_email" and values[name] and not is_email_address(values[name]):
+                        raise InvalidInput("notify_email must be an e-mail address (name@domain)")
                     if name == "webhook_url" and values[name]:
                         parsed = urlsplit(values[name])
                         if parsed.scheme not in ("http", "https") or not parsed.hostname:

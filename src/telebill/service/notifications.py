@@ -2,7 +2,8 @@
 releases holds whose call never ended.
 
 Owns: claiming due outbox rows, executing `auto_recharge` requests as idempotent top-ups,
-delivering every other topic through a Notifier (the account's webhook, else the log),
+delivering every other topic through a Notifier (the account's webhook, else an e-mail to its
+notify_email when the platform has a mail server, else the log),
 retrying failures with exponential backoff, and giving up after `max_attempts`.
 
 A row goes through two short transactions of its own: a claim (`due` row locked with SKIP
@@ -67,6 +68,7 @@ class NotificationService:
         webhook: Notifier,
         log: Notifier,
         max_attempts: int = MAX_ATTEMPTS,
+        email: Notifier | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -74,6 +76,7 @@ class NotificationService:
         self._charging = charging
         self._webhook = webhook
         self._log = log
+        self._email = email
         self._max_attempts = max_attempts
 
     def run_once(self, limit: int = 100) -> WorkerReport:
@@ -163,9 +166,14 @@ class NotificationService:
             settings = settings_of(uow, row.account_sid)
         message = Notification(
             row.id, row.topic, row.account_sid, row.created_at, row.payload,
-            settings.webhook_url, settings.webhook_secret,
+            settings.webhook_url, settings.webhook_secret, settings.notify_email,
         )  # fmt: skip
-        (self._webhook if settings.webhook_url else self._log).deliver(message)
+        if settings.webhook_url:
+            self._webhook.deliver(message)
+        elif settings.notify_email and self._email is not None:
+            self._email.deliver(message)
+        else:
+            self._log.deliver(message)
         return "delivered"
 
     def _recharge(self, row: OutboxRow) -> str:

@@ -42,6 +42,7 @@ class Notification:
     payload: dict[str, object]
     webhook_url: str = ""
     webhook_secret: str = ""
+    email: str = ""  # the account's notify_email
 
 
 class Notifier(Protocol):

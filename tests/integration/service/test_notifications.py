@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from tests.smtp_receiver import mail_server
 from tests.webhook_receiver import Receiver, receiving
 
 from telebill.adapters.clock import FrozenClock
@@ -24,6 +25,7 @@ from telebill.adapters.sql.uow import SqlUnitOfWorkFactory
 from telebill.bootstrap import Container, bootstrap
 from telebill.config import Settings
 from telebill.domain.accounts import Account, Principal, Role
+from telebill.domain.errors import InvalidInput
 from telebill.domain.money import currency
 from telebill.service.call_admission import CallRequest
 from telebill.service.notifications import LEASE
@@ -428,3 +430,33 @@ def test_the_worker_expires_holds_of_calls_that_never_ended(world: World) -> Non
     world.clock.advance(timedelta(hours=5))
     assert c.notifications.run_once().holds_expired == 1
     assert c.credits.balance(world.acme).holds == 0
+
+
+# -- e-mail -----------------------------------------------------------------------------------
+
+
+def test_without_a_webhook_an_alert_goes_by_email_to_the_accounts_address_and_is_retried(
+    world: World, notification_log: pytest.LogCaptureFixture
+) -> None:
+    with mail_server() as box:
+        settings = Settings(
+            database_url=world.database_url,
+            smtp_url=f"smtp://127.0.0.1:{box.port}",
+            smtp_from="billing@telebill.example",
+        )
+        world.c.close()
+        world.c = c = bootstrap(settings, world.clock, world.payments)
+        c.credits.update_settings(world.acme, {"notify_email": "ops@acme.example"})
+        c.credits.top_up(world.acme, "5.10", "t1")
+        world.spend(5)
+        box.refuse.add("ops@acme.example")
+        assert c.notifications.run_once().retrying == 1  # the server refused the address
+        box.refuse.clear()
+        world.clock.advance(timedelta(seconds=30))
+        assert c.notifications.run_once().delivered == 1
+    [(recipients, message)] = box.messages
+    assert recipients == ["ops@acme.example"]
+    assert message["Subject"] == f"Low balance: 4.995 USD available on account {world.acme.sid}"
+    assert logged(notification_log) == []  # not also logged
+    with pytest.raises(InvalidInput, match="notify_email must be an e-mail address"):
+        c.credits.update_settings(world.acme, {"notify_email": "ops@acme.example\nBcc: x@y.example"})

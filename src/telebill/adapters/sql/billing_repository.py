@@ -37,6 +37,7 @@ _SETTINGS_COLUMNS = [
     "suspended",
     "webhook_url",
     "webhook_secret",
+    "notify_email",
 ]
 
 

@@ -115,6 +115,7 @@ billing_settings = Table(
     Column("suspended", Boolean, nullable=False),
     Column("webhook_url", String(500), nullable=False),
     Column("webhook_secret", String(100), nullable=False),
+    Column("notify_email", String(254), nullable=False, server_default=""),
     CheckConstraint("credit_limit >= 0", name="credit_limit_non_negative"),
 )
 

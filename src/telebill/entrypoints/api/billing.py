@@ -58,6 +58,7 @@ def balance_json(account: Account, b: AccountBalance) -> dict[str, Any]:
         "vat_number": s.vat_number,
         "suspended": s.suspended,
         "webhook_url": s.webhook_url,
+        "notify_email": s.notify_email,
     }
 
 
@@ -79,6 +80,7 @@ class SettingsBody(BaseModel):
     vat_number: str | None = Field(None, max_length=40)
     webhook_url: str | None = Field(None, max_length=500)
     webhook_secret: str | None = Field(None, max_length=100)
+    notify_email: str | None = Field(None, max_length=254, description="Notifications by e-mail, without a webhook.")
 
 
 @router.patch("/{sid}")

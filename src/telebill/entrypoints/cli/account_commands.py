@@ -74,8 +74,8 @@ def account_settings(
         typer.Argument(
             help="NAME=VALUE to change: billing_address, vat_number, policy (cut_off|allow_negative), "
             "credit_limit, low_balance_threshold, auto_recharge_enabled (true|false), auto_recharge_threshold, "
-            "auto_recharge_amount, suspended (true|false), webhook_url, webhook_secret. Money in the account "
-            "currency (e.g. 5.00)."
+            "auto_recharge_amount, suspended (true|false), webhook_url, webhook_secret, notify_email. Money in "
+            "the account currency (e.g. 5.00)."
         ),
     ] = None,
 ) -> None:
@@ -111,6 +111,7 @@ def account_settings(
         "billing_address": s.billing_address,
         "vat_number": s.vat_number,
         "webhook_url": s.webhook_url,
+        "notify_email": s.notify_email,
     }
     typer.echo(json.dumps({"sid": account.sid, **shown}))
 

@@ -112,6 +112,12 @@ def test_the_account_view_shows_balance_currency_policy_and_thresholds(live_serv
     assert (body["policy"], body["credit_limit"], body["low_balance_threshold"]) == ("cut_off", "0.00", "5.00")
     assert body["auto_recharge"]["enabled"] is False
     assert body["suspended"] is False
+    assert body["notify_email"] == ""
+    with client(live_server) as c:
+        changed = ok(c.patch(path(live_server, "acme"), json={"notify_email": " ops@acme.example "}))
+        assert changed["notify_email"] == "ops@acme.example"
+        bad = c.patch(path(live_server, "acme"), json={"notify_email": "ops at acme"})
+        assert (bad.status_code, bad.json()["message"]) == (400, "notify_email must be an e-mail address (name@domain)")
     with client(live_server, "other") as c:
         assert account(c, live_server, "other")["currency"] == "EUR"
 
