@@ -106,6 +106,15 @@ class CreditService:
         self._provider = provider
         self._identity_required_for = identity_required_for
 
+    def payments(self, account: Account, limit: int = 100, before: int | None = None) -> tuple[list[PaymentRow], bool]:
+        """The account's top-ups, succeeded and declined, newest first (`before`: a payment id),
+        and whether older ones follow."""
+        if not 1 <= limit <= 1000:
+            raise InvalidInput("limit must be 1..1000")
+        with self._uow() as uow:
+            rows = uow.billing.payments_of(account.sid, limit + 1, before)
+        return rows[:limit], len(rows) > limit
+
     def balance(self, account: Account) -> AccountBalance:
         with self._uow() as uow:
             return self._balance(uow, account, settings_of(uow, account.sid))

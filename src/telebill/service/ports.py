@@ -351,6 +351,10 @@ class BillingRepository(Protocol):
 
     def payment_by_key(self, key: str) -> PaymentRow | None: ...
 
+    def payments_of(self, account_sid: str, limit: int, before: int | None) -> list[PaymentRow]:
+        """Newest first; with `before`, the payments recorded before that one."""
+        ...
+
     def add_payment(self, payment: PaymentRow) -> None: ...
 
     def enqueue(

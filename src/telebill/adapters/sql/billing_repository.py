@@ -120,6 +120,13 @@ class SqlBillingRepository:
         row = self.conn.execute(select(payments).where(payments.c.idempotency_key == key)).one_or_none()
         return PaymentRow(**{c.name: getattr(row, c.name) for c in payments.columns}) if row else None
 
+    def payments_of(self, account_sid: str, limit: int, before: int | None) -> list[PaymentRow]:
+        query = select(payments).where(payments.c.account_sid == account_sid)
+        if before is not None:
+            query = query.where(payments.c.id < before)
+        rows = self.conn.execute(query.order_by(payments.c.id.desc()).limit(limit))
+        return [PaymentRow(**{c.name: getattr(r, c.name) for c in payments.columns}) for r in rows]
+
     def add_payment(self, payment: PaymentRow) -> None:
         values = {c.name: getattr(payment, c.name) for c in payments.columns if c.name != "id"}
         self.conn.execute(insert(payments).values(**values))

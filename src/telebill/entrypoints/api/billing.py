@@ -294,3 +294,37 @@ def statement(
         ],
         "next_before": st.lines[-1].transfer.id if st.more else None,
     }
+
+
+@router.get("/{sid}/payments")
+def payment_history(
+    request: Request,
+    principal: Caller,
+    sid: str,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="`next_before` of the previous page.")] = None,
+) -> dict[str, Any]:
+    """Top-ups, newest first, declined ones included: the key they were sent with, the amount,
+    the provider's reference and, when declined, why; `transfer_id` is the credit's entry in
+    the statement."""
+    account = _account(request, principal, sid)
+    rows, more = container_of(request).credits.payments(account, limit, before)
+    prefix = f"{account.sid}:"
+    return {
+        "payments": [
+            {
+                "id": p.id,
+                "idempotency_key": p.idempotency_key.removeprefix(prefix),
+                "amount": _money(p.amount, account),
+                "currency": p.currency,
+                "status": p.status,
+                "provider": p.provider,
+                "provider_reference": p.provider_reference,
+                "reason": p.reason or None,
+                "transfer_id": p.transfer_id,
+                "created_at": p.created_at.isoformat(),
+            }
+            for p in rows
+        ],
+        "next_before": rows[-1].id if more else None,
+    }

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from tests.conftest import LiveServer
 
+from telebill.adapters.payments import ScriptedPayments
 from telebill.domain.accounts import Role
 
 US_LINE = "+14155550100"
@@ -497,6 +498,7 @@ def test_an_account_cannot_read_or_charge_another_tree(live_server: LiveServer) 
             ("PATCH", "", {"billing_address": "x"}),
             ("GET", "/calls", None),
             ("GET", "/statement", None),
+            ("GET", "/payments", None),
             ("GET", "/numbers", None),
             ("POST", "/numbers", {"phone_number": "+14155550188"}),
             ("POST", "/calls", {"call_id": "x1", "from": OTHER_LINE, "to": UK_MOBILE}),
@@ -567,3 +569,29 @@ def test_the_statement_explains_every_movement_of_the_credit_with_the_balance_af
         assert huge.status_code == 400, huge.text
         bad = c.get(path(live_server, "acme", "/statement"), params={"limit": 0})
         assert (bad.status_code, bad.json()["message"]) == (400, "limit: Input should be greater than or equal to 1")
+
+
+def test_payments_list_every_top_up_declined_ones_included_newest_first(
+    live_server: LiveServer, payments: ScriptedPayments
+) -> None:
+    with client(live_server) as c:
+        fund(c, live_server)  # 10.00, key fund-acme
+        payments.decline_next()
+        topups = path(live_server, "acme", "/topups")
+        declined = ok(c.post(topups, json={"amount": "7.50"}, headers={"Idempotency-Key": "card-2"}))
+        assert declined["status"] == "declined"
+        ok(c.post(topups, json={"amount": "2.00"}, headers={"Idempotency-Key": "card-3"}))
+        listed = ok(c.get(path(live_server, "acme", "/payments")))
+        rows = [(p["idempotency_key"], p["amount"], p["status"], p["reason"]) for p in listed["payments"]]
+        assert rows == [
+            ("card-3", "2.00", "succeeded", None),
+            ("card-2", "7.50", "declined", "card declined"),
+            ("fund-acme", "10.00", "succeeded", None),
+        ]
+        assert listed["payments"][1]["transfer_id"] is None
+        credit = ok(c.get(path(live_server, "acme", "/statement")))["entries"][0]
+        assert (credit["id"], credit["amount"]) == (listed["payments"][0]["transfer_id"], "2.00")
+        page = ok(c.get(path(live_server, "acme", "/payments"), params={"limit": 2}))
+        rest = ok(c.get(path(live_server, "acme", "/payments"), params={"before": page["next_before"]}))
+        assert page["payments"] + rest["payments"] == listed["payments"]
+        assert rest["next_before"] is None
