@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from telebill.domain.prepaid import is_email_address
 
 
 def default_database_url() -> str:
@@ -16,7 +17,10 @@ def default_database_url() -> str:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TELEBILL_", env_file=".env", extra="ignore")
+    # errors never echo a value: the SMTP URL, the operator token may be in them
+    model_config = SettingsConfigDict(
+        env_prefix="TELEBILL_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = ""
     # Operator (catalog and account administration) credential: no default, ever. Give the
@@ -48,11 +52,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _mail_has_a_server_and_a_sender(self) -> Settings:
         if self.smtp_url:
-            parts = urlsplit(self.smtp_url)
-            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-                raise ValueError("smtp_url must be smtp://[user:password@]host[:port] or smtps://...")
-            if not self.smtp_from:
-                raise ValueError("smtp_from: the sender's address is needed with smtp_url")
+            from telebill.adapters.email_notify import SmtpServer  # the one reading of the URL
+
+            SmtpServer.parse(self.smtp_url)
+            if not is_email_address(self.smtp_from):
+                raise ValueError("smtp_from: the sender's e-mail address is needed with smtp_url")
         return self
 
     @model_validator(mode="after")

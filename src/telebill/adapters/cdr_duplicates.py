@@ -25,7 +25,8 @@ import pyarrow.compute as pc
 
 from telebill.adapters.cdr_arrow import CdrMapping
 from telebill.adapters.cdr_columns import Reasons
-from telebill.adapters.cdr_compare import call_columns
+from telebill.adapters.cdr_compare import call_columns, column_of
+from telebill.adapters.cdr_times import instants_us, joined
 from telebill.domain.errors import InvalidInput
 
 BoolArray = npt.NDArray[np.bool_]
@@ -49,15 +50,28 @@ def file_and_row(at: int) -> tuple[int, int]:
     return at >> _ROW_BITS, at & ((1 << _ROW_BITS) - 1)
 
 
-def call_keys(origin: pa.Array, destination: pa.Array, start: pa.Array, duration_s: pa.Array) -> pa.Array:
-    """Each row's key as text: the cells, trimmed, joined; null where a cell is missing or
-    blank (a CSV reads an empty cell as "", Parquet as null: the same call either way)."""
+def call_keys(origin: pa.Array, destination: pa.Array, start_us: pa.Array, duration_s: pa.Array) -> pa.Array:
+    """Each row's key as text: the numbers as written (trimmed), the start instant and the
+    duration in seconds, joined; null where one is missing or blank (a CSV reads an empty cell
+    as "", Parquet as null: the same call either way)."""
     cells = []
-    for column in (origin, destination, start, duration_s):
+    for column in (origin, destination, start_us, duration_s):
         trimmed = pc.utf8_trim_whitespace(column.cast(pa.string()))
         cells.append(pc.if_else(pc.equal(pc.utf8_length(trimmed), 0), pa.scalar(None, pa.string()), trimmed))
     joined: pa.Array = pc.binary_join_element_wise(*cells, _SEPARATOR)
     return joined
+
+
+def batch_keys(batch: pa.RecordBatch, mapping: CdrMapping, cells: list[pa.Array] | None = None) -> pa.Array:
+    """The keys of a batch's rows: the start is compared as the instant it stands for, so
+    `10:00:00Z` and `11:00:00+01:00`, or a text and a Parquet timestamp, are the same start.
+    `cells`: the batch's `call_columns`, if already made."""
+    cells = cells if cells is not None else call_columns(batch, mapping)
+    start = column_of(batch, mapping.start_time, "start_time")
+    if mapping.start_date:
+        start = joined(column_of(batch, mapping.start_date, "start_date"), start)
+    us, ok = instants_us(start, mapping.time_format, "start_time", Reasons(batch.num_rows), mapping.timezone)
+    return call_keys(cells[1], cells[2], pa.array(us, mask=~ok), cells[4])
 
 
 def _digests(keys: pa.Array) -> tuple[Int64Array, DigestArray]:
@@ -130,15 +144,17 @@ class RunRepeats:
         self._mapping = mapping
 
     def reasons(self, batch: pa.RecordBatch, file_index: int, first_row: int) -> Callable[[Reasons], None]:
-        """Finds the repeats among `batch` (rows `first_row + 1`... of the `file_index`-th file)
-        now, in the run's order; the function returned gives each the reason `duplicate of FILE
-        row N` (a row already rejected keeps its reason)."""
-        cells = call_columns(batch, self._mapping)
+        """A function that, given the reasons the rater found for `batch` (rows `first_row + 1`...
+        of the `file_index`-th file), rejects each row that repeats an earlier rated row as
+        `duplicate of FILE row N`. Only rated rows count as billed: a rejected row's copy may
+        still be rated. Call it once per batch, in the run's order."""
+        keys = batch_keys(batch, self._mapping)
         rows = np.arange(first_row + 1, first_row + batch.num_rows + 1, dtype=np.int64)
-        earlier = self._seen.earlier(call_keys(*cells[1:]), location(file_index, rows))
-        repeats = np.flatnonzero(earlier >= 0)
 
         def add(reasons: Reasons) -> None:
+            rated_keys = pc.if_else(pa.array(reasons.rejected), pa.scalar(None, pa.string()), keys)
+            earlier = self._seen.earlier(rated_keys, location(file_index, rows))
+            repeats = np.flatnonzero(earlier >= 0)
             if repeats.size:
                 firsts, codes = np.unique(earlier[repeats], return_inverse=True)
                 texts = [f"duplicate of {self._file_names[f]} row {r}" for f, r in map(file_and_row, firsts.tolist())]

@@ -36,7 +36,7 @@ from telebill.adapters.cdr_compare import (
     destination_labels,
     write_report,
 )
-from telebill.adapters.cdr_duplicates import SeenCalls, call_keys, file_and_row, location
+from telebill.adapters.cdr_duplicates import SeenCalls, batch_keys, file_and_row, location
 from telebill.adapters.cdr_files import CountsDoNotAddUp, staged
 from telebill.adapters.cdr_inputs import read_batches, read_errors
 from telebill.domain.charge_comparison import Tolerance, Verdict, exact_sum, verdicts
@@ -196,7 +196,7 @@ def _reconcile_one(
     carrier_ok = ~cost_reasons.rejected
     cells = call_columns(calls, rater.mapping)
     rows = np.arange(where.first_row + 1, where.first_row + n + 1, dtype=np.int64)
-    earlier = where.seen.earlier(call_keys(*cells[1:]), location(where.file_index, rows))
+    earlier = where.seen.earlier(batch_keys(calls, rater.mapping, cells), location(where.file_index, rows))
     kind, diff, checked = verdicts(carrier, carrier_ok, ours, priced, tolerance, earlier >= 0)
     bad = kind == Verdict.BAD_AMOUNT
     cost_reasons.add(bad, "difference too large (over 2^63 micro-units)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -20,6 +20,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from telebill.service.provider_ports import Notification
 
 SMTP_TIMEOUT_S = 10.0
+_YES = frozenset({"true", "1", "yes"})
+_NO = frozenset({"false", "0", "no"})
 # lines up to RFC 5322's limit: a subject is not folded before its first word
 _POLICY = policy.SMTP.clone(max_line_length=998)
 
@@ -38,21 +40,39 @@ class SmtpServer:
     implicit_tls: bool  # smtps: TLS from the first byte
     starttls: bool
     username: str
-    password: str
+    password: str = field(repr=False)
 
     @classmethod
     def parse(cls, url: str) -> SmtpServer:
-        """smtp://[user:password@]host[:port][?starttls=true] or smtps://...; ValueError if not."""
+        """smtp://[user:password@]host[:port][?starttls=true] or smtps://...; ValueError if not.
+        A login needs TLS (smtps, or STARTTLS). The errors never repeat the URL: it may hold a
+        password."""
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-            raise ValueError("TELEBILL_SMTP_URL must be smtp://host[:port] or smtps://host[:port]")
-        options = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
-        implicit = parts.scheme == "smtps"
+            raise ValueError("smtp_url must be smtp://[user:password@]host[:port] or smtps://...")
+        if parts.fragment or "#" in url:
+            raise ValueError("smtp_url: write '#' in the user or password as %23")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError("smtp_url: the port is not a number (a ':' in the password is written %3A)") from None
+        options = parse_qs(parts.query, keep_blank_values=True)
+        unknown = set(options) - {"starttls"}
+        if unknown:
+            raise ValueError(f"smtp_url: unknown option {sorted(unknown)[0]!r} (known: starttls)")
+        flag = options.get("starttls", ["false"])[-1].lower()
+        if flag not in _YES | _NO:
+            raise ValueError("smtp_url: starttls must be true or false")
+        implicit, starttls = parts.scheme == "smtps", flag in _YES
+        if implicit and starttls:
+            raise ValueError("smtp_url: smtps is TLS from the first byte; starttls is for smtp://")
+        if parts.username and not (implicit or starttls):
+            raise ValueError("smtp_url: a login needs TLS (smtps://, or smtp://...?starttls=true)")
         return cls(
             host=parts.hostname,
-            port=parts.port or (465 if implicit else 25),
+            port=port or (465 if implicit else 25),
             implicit_tls=implicit,
-            starttls=options.get("starttls") in ("1", "true", "yes"),
+            starttls=starttls,
             username=unquote(parts.username or ""),
             password=unquote(parts.password or ""),
         )
@@ -78,7 +98,7 @@ def message_of(notification: Notification, sender: str) -> EmailMessage:
     message = EmailMessage(policy=_POLICY)
     message["From"] = sender
     message["To"] = notification.email
-    message["Subject"] = subject.replace("\r", " ").replace("\n", " ")
+    message["Subject"] = "".join(" " if not ch.isprintable() else ch for ch in subject)
     message["Date"] = format_datetime(notification.created_at)
     message["Message-ID"] = f"<telebill-event-{notification.id}@{sender.rpartition('@')[2] or 'telebill'}>"
     message["Telebill-Event"] = notification.topic

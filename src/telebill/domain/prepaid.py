@@ -33,16 +33,17 @@ class NegativePolicy(Enum):
     ALLOW_NEGATIVE = "allow_negative"  # down to the credit limit; calls in progress continue
 
 
-# local@domain.tld: no spaces or line breaks (the address goes into a mail header), an ASCII
-# domain name with a dot; no display name
-_EMAIL = re.compile(
-    r"[^@\s\"(),:;<>\[\\\]]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
-)
+# local@domain.tld: the local part a dot-atom of RFC 5322's ASCII atext (no spaces, quotes or
+# line breaks: the address goes into a mail header), the domain an ASCII name with a dot
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+_EMAIL = re.compile(rf"{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+")
 
 
 def is_email_address(text: str) -> bool:
     """A plain e-mail address (local@domain.tld), at most 254 characters."""
-    return len(text) <= 254 and _EMAIL.fullmatch(text) is not None
+    # "=?" would start an encoded word, which mail software decodes into another address
+    return len(text) <= 254 and "=?" not in text and _EMAIL.fullmatch(text) is not None
 
 
 @dataclass(frozen=True, slots=True)

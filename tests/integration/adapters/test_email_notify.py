@@ -83,5 +83,6 @@ def test_the_server_url_is_read_exactly() -> None:
     assert SmtpServer.parse("smtp://u%40x:p%3Aw@mail.example:587?starttls=1") == SmtpServer(
         "mail.example", 587, False, True, "u@x", "p:w"
     )
-    with pytest.raises(ValueError, match="smtp://host"):
+    with pytest.raises(ValueError, match="smtp_url must be smtp://"):
         SmtpServer.parse("http://mail.example")
+    assert "p:w" not in repr(SmtpServer.parse("smtps://u:p%3Aw@mail.example"))

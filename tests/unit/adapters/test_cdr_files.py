@@ -312,3 +312,23 @@ def test_duplicates_are_found_across_batches_and_files_of_either_format(tmp_path
     with (tmp_path / "rej.csv").open(encoding="utf-8") as fh:
         rejected = [(r["call_id"], r["reject_reason"]) for r in csv.DictReader(fh)]
     assert rejected == [("k4", f"duplicate of {first.name} row 1"), ("k1", f"duplicate of {first.name} row 1")]
+
+
+def test_a_duplicate_is_a_copy_of_a_rated_row_with_the_same_start_instant_however_written(tmp_path: Path) -> None:
+    source = tmp_path / "a.csv"
+    source.write_text(
+        HEADER
+        + "k1,+14155550100,+442079460018,2026-02-01T10:00:00Z,-5\n"  # rejected: its copy is not a duplicate
+        + "k2,+14155550100,+442079460018,2026-02-01T10:00:00Z,-5\n"
+        + "k3,+14155550100,+442079460018,2026-02-01T10:00:00Z,61\n"
+        + "k4,+14155550100,+442079460018,2026-02-01T11:00:00+01:00,61\n"  # the same instant as k3
+        + "k5,+14155550100,+442079460018,2026-02-01T11:00:00Z,61\n",
+        encoding="utf-8",
+    )
+    counts = rate_cdr_files([source], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater(),
+                            reject_duplicates=True)  # fmt: skip
+    assert (counts.rated, counts.rejected) == (2, 3)
+    with (tmp_path / "rej.csv").open(encoding="utf-8") as fh:
+        reasons = {r["call_id"]: r["reject_reason"] for r in csv.DictReader(fh)}
+    assert reasons["k4"] == "duplicate of a.csv row 3"
+    assert not reasons["k2"].startswith("duplicate")
