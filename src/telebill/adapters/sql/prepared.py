@@ -10,8 +10,10 @@ transaction. Driver errors are wrapped the way SQLAlchemy wraps them, so the uni
 still turns lost races into RetryableConflict.
 
 On PostgreSQL a unit of work may defer its writes (`defer_writes`): statements that return
-nothing are queued and sent together, in one pipelined round trip with the COMMIT, or before
-the next statement that reads (so every read still sees the transaction's own writes). Row
+nothing are queued and sent together, in one pipelined round trip with the COMMIT, or with
+the next statement that reads (so every read still sees the transaction's own writes). The
+round trips go straight to libpq's pipeline mode (libpq_pipeline.py), not through psycopg's
+cursors. Row
 locks taken by those writes are then held for one round trip instead of several. Queued
 writes to distinct tables go as one statement (data-modifying WITH clauses), since the
 driver's cost per statement outweighs the server's cost of running a small write.
@@ -35,6 +37,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 from sqlalchemy.sql.util import find_tables
+
+from telebill.adapters.sql import libpq_pipeline
+from telebill.adapters.sql.libpq_pipeline import Statement
 
 Processor = Callable[[Any], Any] | None
 _DEFERRED = "telebill.deferred_writes"
@@ -115,19 +120,20 @@ class Prepared:
                 hit: list[Any] | None = prefetched.pop(_key(c, args), None)
                 if hit is not None:
                     return hit
+            # the queued writes (unless told they cannot matter) and this read in one round trip,
+            # with the transaction's BEGIN if it is the first
+            statements = [] if not flush else [Statement(sql, a, many) for _, sql, a, many in _combined(deferred)]
             if flush:
-                flush_writes(conn)
+                deferred.clear()
+            statements.append(Statement(c.sql, args, rows=True))
+            found = _pipelined(conn, statements)[-1]
+            return _materialized(c, conn.dialect, found.types, found.rows) if found else []
         dbapi = conn.connection.dbapi_connection
         cursor = _cursor(c, dbapi)
         try:
-            if deferred is not None and dbapi.info.transaction_status == _IDLE:  # type: ignore[union-attr]
-                # the transaction's first statement: its BEGIN goes in the same round trip
-                with dbapi.pipeline():  # type: ignore[union-attr]
-                    cursor.execute(c.sql, args)
-            else:
-                cursor.execute(c.sql, args)
+            cursor.execute(c.sql, args)
             raw = cursor.fetchall() if c.row is not None else []
-            return _materialized(c, conn.dialect, cursor, raw)
+            return _materialized(c, conn.dialect, [d[1] for d in cursor.description or ()], raw)
         except conn.dialect.loaded_dbapi.Error as exc:
             raise DBAPIError.instance(c.sql, args, exc, conn.dialect.loaded_dbapi.Error) from exc
         finally:
@@ -188,13 +194,15 @@ def _numbered(sql: str, names: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     return numbered, tuple(order)
 
 
-def _materialized(c: _Compiled, dialect: Dialect, cursor: Any, raw: Sequence[Any]) -> list[Any]:
+def _materialized(c: _Compiled, dialect: Dialect, types: Sequence[Any], raw: Sequence[Any]) -> list[Any]:
+    """Rows as named tuples, each value through its column type's result processor (`types`:
+    the driver's type codes of the columns)."""
     if not raw:
         return []
     if c.results is None:
         c.results = tuple(
-            col.type.dialect_impl(dialect).result_processor(dialect, d[1])
-            for col, d in zip(c.columns, cursor.description, strict=True)
+            col.type.dialect_impl(dialect).result_processor(dialect, code)
+            for col, code in zip(c.columns, types, strict=True)
         )
     make, procs = c.row, c.results
     assert make is not None
@@ -203,9 +211,6 @@ def _materialized(c: _Compiled, dialect: Dialect, cursor: Any, raw: Sequence[Any
 
 def _key(c: _Compiled, args: Any) -> Hashable:
     return (id(c), tuple(args.values()) if isinstance(args, dict) else tuple(args))
-
-
-_IDLE = 0  # psycopg's TransactionStatus.IDLE: no transaction open on the connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,38 +239,46 @@ def prefetch(conn: Connection, reads: Sequence[Read]) -> None:
     dialect = conn.dialect
     planned = [(r, r.statement._compiled(dialect)) for r in reads]
     planned_args = [r.statement._args(c, r.params) for r, c in planned]
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
-    cursors: list[Any] = []
-    try:
-        with dbapi.pipeline():
-            for (_, c), args in zip(planned, planned_args, strict=True):
-                cursors.append(_cursor(c, dbapi))
-                cursors[-1].execute(c.sql, args)
-        kept: dict[Hashable, list[Any]] = {}
-        for (r, c), args, cursor in zip(planned, planned_args, cursors, strict=True):
-            rows = _materialized(c, dialect, cursor, cursor.fetchall())
-            kept[_key(c, args)] = rows
-            other = r.answers(rows) if r.answers is not None else None
-            if other is not None:
-                oc = other[0]._compiled(dialect)
-                kept[_key(oc, other[0]._args(oc, other[1]))] = rows
-    except dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(planned[0][1].sql, None, exc, dialect.loaded_dbapi.Error) from exc
-    finally:
-        for cursor in cursors:
-            cursor.close()
-    conn.info[_PREFETCHED] = kept
+    statements = [Statement(c.sql, args, rows=True) for (_, c), args in zip(planned, planned_args, strict=True)]
+    conn.info[_PREFETCHED] = _kept(dialect, planned, planned_args, _pipelined(conn, statements))
+
+
+def _kept(
+    dialect: Dialect,
+    planned: list[tuple[Read, _Compiled]],
+    planned_args: list[Any],
+    fetched: Sequence[libpq_pipeline.Rows | None],
+) -> dict[Hashable, list[Any]]:
+    """The rows read ahead, by the reads they answer."""
+    kept: dict[Hashable, list[Any]] = {}
+    for (r, c), args, got in zip(planned, planned_args, fetched, strict=True):
+        rows = _materialized(c, dialect, got.types, got.rows) if got is not None else []
+        kept[_key(c, args)] = rows
+        other = r.answers(rows) if r.answers is not None else None
+        if other is not None:
+            oc = other[0]._compiled(dialect)
+            kept[_key(oc, other[0]._args(oc, other[1]))] = rows
+    return kept
 
 
 def defer_writes(conn: Connection, enabled: bool) -> None:
     """Queue this connection's result-less prepared statements until a read or the commit
-    (PostgreSQL with psycopg only: the queue is sent in pipeline mode)."""
+    (PostgreSQL with psycopg only: the queue is sent in libpq's pipeline mode; elsewhere
+    each statement runs when made)."""
     conn.info.pop(_PREFETCHED, None)
-    if enabled:
+    if enabled and libpq_pipeline.usable(conn.connection.dbapi_connection):
         conn.info[_DEFERRED] = []
     else:
         conn.info.pop(_DEFERRED, None)
+
+
+def _pipelined(conn: Connection, statements: list[Statement], commit: bool = False) -> list[libpq_pipeline.Rows | None]:
+    dbapi = conn.connection.dbapi_connection
+    try:
+        return libpq_pipeline.run(dbapi, statements, commit)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        sql = statements[-1].sql if statements else "COMMIT"
+        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
 
 
 def flush_writes(conn: Connection, commit: bool = False) -> None:
@@ -273,24 +286,10 @@ def flush_writes(conn: Connection, commit: bool = False) -> None:
     queued = conn.info.get(_DEFERRED)
     if not queued and not commit:
         return
-    statements = _combined(list(queued or ()))
+    statements = [Statement(sql, args, many) for _, sql, args, many in _combined(list(queued or ()))]
     if queued:
         queued.clear()
-    dbapi = conn.connection.dbapi_connection
-    assert dbapi is not None
-    try:
-        with dbapi.pipeline():
-            for c, sql, args, many in statements:
-                cursor = _cursor(c, dbapi)
-                if many:
-                    cursor.executemany(sql, args)
-                else:
-                    cursor.execute(sql, args)
-            if commit:
-                dbapi.commit()
-    except conn.dialect.loaded_dbapi.Error as exc:
-        sql = statements[-1][1] if statements else "COMMIT"
-        raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+    _pipelined(conn, statements, commit)
 
 
 _PLACEHOLDER = re.compile(r"%\(([^)]+)\)s")

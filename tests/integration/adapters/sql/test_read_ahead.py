@@ -27,18 +27,27 @@ def account_id(uow: SqlUnitOfWorkFactory) -> int:
 
 @pytest.fixture
 def executions(container: Container, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The statements sent through psycopg's raw cursor (the charging path's), in order."""
+    """The statements of the charging path sent to PostgreSQL (through libpq's pipeline, or
+    psycopg's raw cursor where that cannot be used), in order."""
     sent: list[str] = []
     if container.engine.dialect.name == "postgresql":
         import psycopg
 
+        from telebill.adapters.sql import libpq_pipeline
+
         real = psycopg.RawCursor.execute
+        real_run = libpq_pipeline.run
 
         def execute(self, query, params=None, **kw):  # type: ignore[no-untyped-def]
             sent.append(str(query))
             return real(self, query, params, **kw)
 
+        def run(dbapi, statements, commit=False):  # type: ignore[no-untyped-def]
+            sent.extend(st.sql for st in statements)
+            return real_run(dbapi, statements, commit)
+
         monkeypatch.setattr(psycopg.RawCursor, "execute", execute)
+        monkeypatch.setattr(libpq_pipeline, "run", run)
     return sent
 
 
