@@ -79,13 +79,17 @@ def _expire(
 
 
 class HoldExpiry:
-    """Passes of `expire_holds` in one process, remembering how far they are complete.
+    """Passes of `expire_holds`, remembering how far they are complete.
 
     After a pass that saw every expired hold, the holds that expired a hold timeout before it
     are not looked at again: a hold is placed expiring a hold timeout after its step began, so
     only a host whose clock lags by more than that (or a step open as long) could still add one
-    below. If the clock goes back, every hold is looked at again. The first pass of a process
-    looks at them all."""
+    below. That instant is kept in memory and in storage (the worker mark `hold_expiry`), so a
+    new process, or a worker run from cron, starts from it too. A stored mark later than this
+    process's clock allows (a pass made with a clock ahead) is not trusted: the pass then looks
+    at every hold and sets the mark again, lower. So does a pass after the clock went back."""
+
+    MARK = "hold_expiry"
 
     def __init__(
         self,
@@ -104,9 +108,18 @@ class HoldExpiry:
     def run(self, now: datetime, limit: int) -> int:
         if self._last_pass is not None and now < self._last_pass:
             self._through = None
-        released, complete = expire_holds(self._uow, now, limit, self._known_ids, self._known_currencies, self._through)
+        through = self._through
+        if through is None:
+            with self._uow() as u:
+                stored = u.billing.mark(self.MARK)
+            if stored is not None and stored <= now - self._hold_timeout:
+                through = stored
+        released, complete = expire_holds(self._uow, now, limit, self._known_ids, self._known_currencies, through)
         if complete:
             through = now - self._hold_timeout
-            self._through = max(through, self._through or through)
+            with self._uow() as u:
+                u.billing.set_mark(self.MARK, through)
+                u.commit()
+        self._through = through
         self._last_pass = now
         return released

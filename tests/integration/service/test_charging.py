@@ -226,6 +226,47 @@ def test_a_hold_is_released_after_the_worker_clock_went_back_or_another_host_lag
     assert c.credits.balance(acme).holds == 0
 
 
+def test_a_new_process_starts_expiring_from_the_stored_mark_unless_it_lies_ahead_of_its_clock(
+    demo_container: Container, acme: Account, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from telebill.adapters.sql.ledger_repository import SqlLedgerRepository
+    from telebill.service.charging import ChargingService
+
+    c = demo_container
+    assert c.units is not None
+    looked_after: list[object] = []
+    real = SqlLedgerRepository.expired_holds
+
+    def spy(self: SqlLedgerRepository, now: object, limit: int, after: object = None) -> object:
+        looked_after.append(after)
+        return real(self, now, limit, after)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SqlLedgerRepository, "expired_holds", spy)
+    c.credits.top_up(acme, "10.00", "t1")
+    c.charging.authorize(acme, CallRequest("c1", US_LINE, UK_MOBILE))
+    clock.advance(timedelta(hours=5))
+    assert c.charging.expire_holds() == 1
+    passed_at = clock.now()
+
+    def new_process() -> ChargingService:
+        assert c.units is not None
+        return ChargingService(c.units, clock, c.pricing)
+
+    clock.advance(timedelta(minutes=1))
+    assert new_process().expire_holds() == 0
+    assert looked_after[-1] == passed_at - timedelta(hours=4, minutes=10)  # the stored mark
+
+    clock.advance(timedelta(days=1))  # a process whose clock runs a day ahead stores a later mark
+    ahead = new_process()
+    assert ahead.expire_holds() == 0
+    clock.advance(timedelta(days=-1))
+    c.charging.authorize(acme, CallRequest("c2", US_LINE, UK_MOBILE))  # expires before that mark
+    clock.advance(timedelta(hours=5))
+    assert new_process().expire_holds() == 1  # the mark lies ahead of this clock: not trusted
+    assert looked_after[-1] is None
+    assert c.credits.balance(acme).holds == 0
+
+
 def test_a_call_renewing_its_hold_is_not_shown_lost_with_a_short_hold_timeout(
     demo_container: Container, acme: Account, clock: FrozenClock
 ) -> None:

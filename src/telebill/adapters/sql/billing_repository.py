@@ -17,6 +17,7 @@ from telebill.adapters.sql.billing_tables import (
     number_members,
     outbox,
     payments,
+    worker_marks,
 )
 from telebill.adapters.sql.prepared import Prepared, Read
 from telebill.domain.prepaid import BillingSettings, NegativePolicy
@@ -149,6 +150,16 @@ class SqlBillingRepository:
             )
         )
         return True
+
+    # -- worker marks -----------------------------------------------------------------------
+
+    def mark(self, name: str) -> datetime | None:
+        found: datetime | None = self.conn.scalar(select(worker_marks.c.at).where(worker_marks.c.name == name))
+        return found
+
+    def set_mark(self, name: str, at: datetime) -> None:
+        if self.conn.execute(update(worker_marks).where(worker_marks.c.name == name).values(at=at)).rowcount == 0:
+            self.conn.execute(insert(worker_marks).values(name=name, at=at))
 
     def due(self, now: datetime, limit: int) -> list[OutboxRow]:
         query = (

@@ -222,3 +222,11 @@ outbox = Table(
     UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
 )
 Index("ix_outbox_due", outbox.c.delivered_at, outbox.c.next_attempt_at)
+
+# how far a worker's passes are complete, across its processes and restarts (hold_expiry.py)
+worker_marks = Table(
+    "worker_marks",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("at", UTCDateTime(), nullable=False),
+)
