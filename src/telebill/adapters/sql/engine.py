@@ -28,7 +28,10 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    engine = create_engine(url)
+    # psycopg prepares a query run five times, and a ROLLBACK after that deallocates every
+    # prepared statement of the session, the charging path's own included (libpq_pipeline.py)
+    args = {"prepare_threshold": None} if parsed.get_driver_name() == "psycopg" else {}
+    engine = create_engine(url, connect_args=args)
     event.listen(engine, "before_cursor_execute", flush_before_execute)
     _ping_after_idle(engine)
     return engine

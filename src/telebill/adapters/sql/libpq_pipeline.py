@@ -72,6 +72,7 @@ def run(dbapi: Any, statements: Sequence[Statement], commit: bool = False) -> li
     results: list[Rows | None] = [None] * len(statements)
     error: Exception | None = None
     unconfirmed: set[str] = set()  # prepared in this pipeline, not yet known to have worked
+    synced = False
     pg.enter_pipeline_mode()
     try:
         if pg.transaction_status == pq.TransactionStatus.IDLE:
@@ -81,9 +82,9 @@ def run(dbapi: Any, statements: Sequence[Statement], commit: bool = False) -> li
             name = names.get(st.sql)
             if name is None and len(names) < _MAX_NAMES:
                 name = names[st.sql] = b"tb_" + hashlib.sha256(st.sql.encode()).hexdigest()[:32].encode()
+                unconfirmed.add(st.sql)
                 pg.send_prepare(name, st.sql.encode())
                 expected.append(("prepare", st.sql))
-                unconfirmed.add(st.sql)
             for args in st.args if st.many else (st.args,):
                 params = transformer.dump_sequence(args, [PyFormat.TEXT] * len(args)) if args else None
                 if name is not None:
@@ -95,9 +96,8 @@ def run(dbapi: Any, statements: Sequence[Statement], commit: bool = False) -> li
             pg.send_query_params(b"COMMIT", None)
             expected.append(None)
         pg.pipeline_sync()
-        while pg.flush():
-            select.select([pg.socket], [pg.socket], [])
-            pg.consume_input()
+        synced = True
+        _flush(pg)
         answered = 0
         while True:
             result = _next_result(pg)
@@ -117,18 +117,47 @@ def run(dbapi: Any, statements: Sequence[Statement], commit: bool = False) -> li
                 transformer.set_pgresult(result)
                 rows = transformer.load_rows(0, result.ntuples, tuple)
                 results[what[1]] = Rows(rows, tuple(result.ftype(j) for j in range(result.nfields)))
+    except BaseException:
+        # a failure before the pipeline was closed (a value that cannot be sent, an interrupt):
+        # close it and drop what the server answers, so that the transaction can be rolled back
+        if not synced:
+            _abandon(pg)
+        raise
     finally:
         for sql in unconfirmed:  # not prepared (or not known to be): prepared again next time
             names.pop(sql, None)
         if pg.pipeline_status != pq.PipelineStatus.OFF:
             try:
                 pg.exit_pipeline_mode()
-            except Exception:  # results left uncollected after a broken connection: it is dropped
-                if error is None:
+            except Exception:  # results left uncollected: the connection is broken and is dropped
+                if error is None and synced:
                     raise
+    if isinstance(error, errors.InvalidSqlStatementName):
+        names.clear()  # the session lost its prepared statements (DEALLOCATE): prepare them again
     if error is not None:
         raise error
     return results
+
+
+def _flush(pg: Any) -> None:
+    while pg.flush():
+        select.select([pg.socket], [pg.socket], [])
+        pg.consume_input()
+
+
+def _abandon(pg: Any) -> None:
+    """Close a pipeline that failed while being filled: sync, and drop every answer."""
+    from psycopg import pq
+
+    try:
+        pg.pipeline_sync()
+        _flush(pg)
+        while True:
+            result = _next_result(pg)
+            if result is not None and result.status == pq.ExecStatus.PIPELINE_SYNC:
+                return
+    except Exception:  # a broken connection: the caller's error stands, the connection is dropped
+        return
 
 
 def _next_result(pg: Any) -> Any:

@@ -153,6 +153,8 @@ def _retryable(exc: DBAPIError) -> Exception:
     code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
     if code in ("40001", "40P01"):  # serialization failure, deadlock detected
         return RetryableConflict(f"concurrent write: {exc.orig}")
+    if code == "26000":  # the session's prepared statements were dropped: prepared again on the retry
+        return RetryableConflict(f"prepared statement lost: {exc.orig}")
     return exc
 
 

@@ -73,3 +73,44 @@ def test_a_statement_that_could_not_be_prepared_is_prepared_again(dbapi: Any) ->
     dbapi.execute("INSERT INTO kv2 VALUES (1, 'one')")
     dbapi.commit()
     assert run(dbapi, [Statement(query, (1,), rows=True)], commit=True)[0].rows == [("one",)]  # type: ignore[union-attr]
+
+
+def test_statements_dropped_by_the_session_are_prepared_again(dbapi: Any) -> None:
+    import psycopg
+
+    from telebill.adapters.sql.libpq_pipeline import Statement, run
+
+    query = Statement("SELECT count(*) FROM kv WHERE k > $1", (0,), rows=True)
+    assert run(dbapi, [query], commit=True)[0].rows == [(0,)]  # type: ignore[union-attr]
+    dbapi.execute("DEALLOCATE ALL")  # what psycopg's own rollback sends once it has prepared
+    dbapi.commit()
+    with pytest.raises(psycopg.errors.InvalidSqlStatementName):
+        run(dbapi, [query], commit=True)
+    dbapi.rollback()
+    assert run(dbapi, [query], commit=True)[0].rows == [(0,)]  # type: ignore[union-attr]
+
+
+def test_a_value_that_cannot_be_sent_leaves_a_transaction_that_rolls_back(dbapi: Any) -> None:
+    from telebill.adapters.sql.libpq_pipeline import Statement, run
+
+    insert = "INSERT INTO kv (k, s) VALUES ($1, $2)"
+    with pytest.raises(Exception, match="NUL"):
+        run(dbapi, [Statement(insert, (1, "ok")), Statement(insert, (2, "bad\x00"))], commit=True)
+    dbapi.rollback()
+    assert run(dbapi, [Statement("SELECT count(*) FROM kv", (), rows=True)], commit=True)[0].rows == [(0,)]  # type: ignore[union-attr]
+
+
+def test_the_engine_leaves_preparing_to_the_charging_path(database_url: str) -> None:
+    from sqlalchemy import text
+
+    from telebill.adapters.sql.engine import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            for _ in range(6):
+                conn.execute(text("SELECT 1"))
+            conn.rollback()  # with psycopg's own statements prepared, this would DEALLOCATE ALL
+            assert conn.connection.dbapi_connection.prepare_threshold is None  # type: ignore[union-attr]
+    finally:
+        engine.dispose()
