@@ -39,4 +39,6 @@ def test_a_mail_server_url_that_cannot_work_is_refused_without_repeating_it(url:
 def test_a_mail_server_needs_a_sender_address() -> None:
     with pytest.raises(ValidationError, match="smtp_from"):
         Settings(smtp_url="smtps://mail.example")
-    assert Settings(smtp_url="smtp://ops:s%23cret@mail.example:587?starttls=TRUE", smtp_from="billing@x.example")
+    url = "smtp://ops:s%23cret@mail.example:587?starttls=TRUE"
+    good = Settings(smtp_url=url, smtp_from="billing@x.example")
+    assert (good.smtp_url, good.smtp_from) == (url, "billing@x.example")

@@ -50,6 +50,12 @@ def file_and_row(at: int) -> tuple[int, int]:
     return at >> _ROW_BITS, at & ((1 << _ROW_BITS) - 1)
 
 
+def row_name(at: int, file_names: list[str]) -> str:
+    """`FILE row N` of a location, as reasons and disputes name the first copy of a call."""
+    file_index, row = file_and_row(at)
+    return f"{file_names[file_index]} row {row}"
+
+
 def call_keys(origin: pa.Array, destination: pa.Array, start_us: pa.Array, duration_s: pa.Array) -> pa.Array:
     """Each row's key as text: the numbers as written (trimmed), the start instant and the
     duration in seconds, joined; null where one is missing or blank (a CSV reads an empty cell
@@ -157,7 +163,7 @@ class RunRepeats:
             repeats = np.flatnonzero(earlier >= 0)
             if repeats.size:
                 firsts, codes = np.unique(earlier[repeats], return_inverse=True)
-                texts = [f"duplicate of {self._file_names[f]} row {r}" for f, r in map(file_and_row, firsts.tolist())]
+                texts = [f"duplicate of {row_name(at, self._file_names)}" for at in firsts.tolist()]
                 reasons.add_coded(repeats, codes.reshape(-1).astype(np.int32), texts, "")
 
         return add

@@ -36,7 +36,7 @@ from telebill.adapters.cdr_compare import (
     destination_labels,
     write_report,
 )
-from telebill.adapters.cdr_duplicates import SeenCalls, batch_keys, file_and_row, location
+from telebill.adapters.cdr_duplicates import SeenCalls, batch_keys, location, row_name
 from telebill.adapters.cdr_files import CountsDoNotAddUp, staged
 from telebill.adapters.cdr_inputs import read_batches, read_errors
 from telebill.domain.charge_comparison import Tolerance, Verdict, exact_sum, verdicts
@@ -242,8 +242,7 @@ def _billed_before(earlier: Int64Array, duplicate: BoolArray, file_names: list[s
     """ "billed before: FILE row N" for each duplicate, naming the row that billed it first."""
     texts: list[str | None] = [None] * earlier.size
     for i in np.flatnonzero(duplicate).tolist():
-        file_index, row = file_and_row(int(earlier[i]))
-        texts[i] = f"billed before: {file_names[file_index]} row {row}"
+        texts[i] = f"billed before: {row_name(int(earlier[i]), file_names)}"
     return pa.array(texts, pa.string())
 
 
