@@ -118,13 +118,25 @@ def after_balance_change(
     alert = not s.low_balance_alerted and after <= s.low_balance_threshold and after < before
     if alert:
         s = replace(s, low_balance_alerted=True)
-    armed = (
-        s.auto_recharge_enabled
-        and not s.auto_recharge_in_flight
-        and not s.auto_recharge_declined
-        and not s.auto_recharge_spent
-    )
-    recharge = armed and after <= s.auto_recharge_threshold and after < before
+    recharge = recharge_armed(s) and after <= s.auto_recharge_threshold and after < before
     if recharge:
         s = replace(s, auto_recharge_in_flight=True)
     return BalanceEvents(s, alert, recharge)
+
+
+def recharge_armed(s: BillingSettings) -> bool:
+    """Whether spending down to the auto-recharge threshold would start a top-up."""
+    return (
+        s.auto_recharge_enabled
+        and not s.auto_recharge_in_flight
+        and not s.auto_recharge_declined
+        and (not s.auto_recharge_spent)
+    )
+
+
+def quiet_above(s: BillingSettings) -> int | None:
+    """The least available balance that spending can reach without an alert or a recharge
+    (None: any): one above each threshold still armed."""
+    bounds = [t + 1 for t, armed in ((s.low_balance_threshold, not s.low_balance_alerted),
+                                    (s.auto_recharge_threshold, recharge_armed(s))) if armed]  # fmt: skip
+    return max(bounds) if bounds else None

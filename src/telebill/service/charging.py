@@ -6,15 +6,17 @@ Each request is idempotent: authorising a call id again with the same content re
 first answer (other content: IdempotencyConflict); a usage report of a time already charged
 changes nothing; ending an ended call returns the first end's answer. A cost is cumulative
 (`cost(seconds)`), so the debits of a call add up exactly to the charge of its duration.
+
+On PostgreSQL a step reads its account's settings and balance without locks and commits with
+a guard; when the account changed under it, it runs again with locks (step_guard.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from telebill.domain.accounts import Account
 from telebill.domain.charging import CallKind, Refusal
@@ -28,42 +30,16 @@ from telebill.domain.ledger import AccountKind, TransferKind
 from telebill.domain.prepaid import BillingSettings, NegativePolicy
 from telebill.service.call_admission import CallRequest, admit, asked_call, line_e164_of, suspended
 from telebill.service.call_tariff import sms_micros, tariff_of
-from telebill.service.credits import balance_events, settings_of
+from telebill.service.charging_answers import Authorization, CallEnd, Usage
+from telebill.service.credits import settings_of
 from telebill.service.hold_expiry import HoldExpiry, call_step_key
 from telebill.service.ledger import Floor, Ledger, customer_credit_code
-from telebill.service.ports import CallRow, Clock, StepReads, UnitOfWork, UnitOfWorkFactory
+from telebill.service.ports import CallRow, Clock, UnitOfWork, UnitOfWorkFactory
 from telebill.service.pricing import PricingService
-from telebill.service.retries import retried
+from telebill.service.step_guard import consequences, stepped
+from telebill.service.step_ports import GuardFailed, StepGuard, StepReads
 
 MAX_CALL_S = 4 * 3600
-
-
-@dataclass(frozen=True, slots=True)
-class Authorization:
-    allowed: bool
-    reason: str | None
-    max_duration_s: int
-    granted_until_s: int
-    rate: Decimal
-    currency: str
-    free: bool
-    call: CallRow
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    proceed: bool
-    granted_until_s: int
-    charged: int
-    call: CallRow
-
-
-@dataclass(frozen=True, slots=True)
-class CallEnd:
-    charge: int
-    billed_s: int
-    balance: int
-    call: CallRow
 
 
 class ChargingService:
@@ -74,8 +50,10 @@ class ChargingService:
         pricing: PricingService,
         interval_s: int = 60,
         hold_timeout_s: int = 4 * 3600 + 600,
+        unlocked_steps: bool = True,
     ) -> None:
         self._uow = uow
+        self._unlocked_steps = unlocked_steps
         self._clock = clock
         self._pricing = pricing
         self._interval = interval_s
@@ -102,11 +80,13 @@ class ChargingService:
         hold_of_call: bool = False,
         line_e164: str | None = None,
         blocks: bool = False,
-    ) -> None:
+        unlocked: bool = False,
+    ) -> bool:
         """Tell the unit of work which rows the step reads (its customer ledger account once
-        its id is known): a database server then sends them in one round trip."""
+        its id is known): a database server then sends them in one round trip. True: the
+        settings and the ledger are read without locks, and the step commits guarded."""
         known = self._account_ids.get(customer_credit_code(account.sid, account.currency.code))
-        uow.read_ahead(StepReads(account.sid, call_id, hold_of_call, line_e164, blocks, known))
+        return uow.read_ahead(StepReads(account.sid, call_id, hold_of_call, line_e164, blocks, known, unlocked))
 
     def _ledger_accounts(self, ledger: Ledger, account: Account, service: str) -> tuple[int, int]:
         customer = ledger.customer_credit_id(account.sid, account.currency.code)
@@ -126,16 +106,20 @@ class ChargingService:
         digest = hashlib.sha256(
             json.dumps([request.origin, request.destination, request.direction, request.kind]).encode()
         ).hexdigest()
-        return retried(lambda: self._authorize(account, request, kind, digest))
+        return stepped(self._unlocked_steps, lambda unlocked: self._authorize(account, request, kind, digest, unlocked))
 
-    def _authorize(self, account: Account, request: CallRequest, kind: CallKind, digest: str) -> Authorization:
+    def _authorize(
+        self, account: Account, request: CallRequest, kind: CallKind, digest: str, unlocked: bool
+    ) -> Authorization:
         now = self._clock.now()
         # Prices are read before the transaction opens: on SQLite a transaction holds the
         # write lock, and the catalog reads through units of work of its own.
         view = self._pricing.view(account) if account.plan else None
         with self._uow() as uow:
             outbound = request.direction == "outbound"
-            self._read_ahead(uow, account, request.call_id, line_e164=line_e164_of(request), blocks=outbound)
+            unlocked = self._read_ahead(
+                uow, account, request.call_id, line_e164=line_e164_of(request), blocks=outbound, unlocked=unlocked
+            )
             existing = uow.billing.call(account.sid, request.call_id, lock=True)
             if existing is not None:
                 if existing.request_hash != digest:
@@ -161,18 +145,29 @@ class ChargingService:
                 uow.billing.add_call(call)
                 uow.commit()
                 return self._answer(uow, account, call)
-            call, available = self._open(uow, account, kind, call, settings, now)
+            call, available, guard = self._open(uow, account, kind, call, settings, now, unlocked)
             uow.billing.add_call(call)
             held = tariff_of(call).cost(call.granted_until_s) if call.hold_transfer_id is not None else 0
+            if guard is not None:  # the answer from the balance as committed
+                available = uow.commit_guarded(guard).credit_available
+                return self._answer(uow, account, call, settings, available, held)
             answer = self._answer(uow, account, call, settings, available, held)
             uow.commit()
             return answer
 
     def _open(
-        self, uow: UnitOfWork, account: Account, kind: CallKind, call: CallRow, settings: BillingSettings, now: datetime
-    ) -> tuple[CallRow, int]:
+        self,
+        uow: UnitOfWork,
+        account: Account,
+        kind: CallKind,
+        call: CallRow,
+        settings: BillingSettings,
+        now: datetime,
+        unlocked: bool,
+    ) -> tuple[CallRow, int, StepGuard | None]:
         """Place the first hold (voice) or take the message price (SMS). Returns the call
-        (not yet stored) and the available balance it leaves."""
+        (not yet stored), the available balance it leaves, and the guard of an unlocked step
+        that moved money."""
         tariff = tariff_of(call)
         ledger = self._ledger(uow, now)
         customer_id, revenue_id = self._ledger_accounts(ledger, account, "sms" if kind is CallKind.SMS else "voice")
@@ -181,27 +176,37 @@ class ChargingService:
         if kind is CallKind.SMS:
             price = sms_micros(call)
             if price > budget:
-                return _refused(call, Refusal.INSUFFICIENT_CREDIT), available
+                if unlocked:  # refused for credit: decided on the balance as it is, locked
+                    raise GuardFailed("the message price is above the budget read")
+                return _refused(call, Refusal.INSUFFICIENT_CREDIT), available, None
+            guard = None
             if price:
                 ledger.transfer(
                     self._key(account, call.call_id, "sms"), TransferKind.POSTED, customer_id, revenue_id, price,
                     account.currency.code, f"sms {call.call_id}", fx_rate=call.fx_rate,
                     floor=Floor(customer_id, settings.floor), guarded=True,
                 )  # fmt: skip
-                balance_events(uow, account, settings, available, available - price, now)
+                guard = consequences(
+                    uow, account, settings, available, available - price, now, customer_id,
+                    unlocked=unlocked, covered=True,
+                )  # fmt: skip
             call = replace(call, status="ended", charged=price, duration_s=0, billed_s=0, answered=True, ended_at=now)
-            return call, available - price
+            return call, available - price, guard
         if tariff.free:
-            return replace(call, granted_until_s=MAX_CALL_S), available
+            return replace(call, granted_until_s=MAX_CALL_S), available, None
         grant = tariff.affordable_seconds(budget, self._interval)
+        if unlocked and grant < self._interval:
+            raise GuardFailed("the credit read covers less than an interval")
         if grant == 0:
-            return _refused(call, Refusal.INSUFFICIENT_CREDIT), available
+            return _refused(call, Refusal.INSUFFICIENT_CREDIT), available, None
         call = self._hold(uow, ledger, account, call, customer_id, revenue_id, 0, grant, now)
         # the first hold lowers the available balance too: a crossing here alerts now, not at
         # the next call (usage and end only see drops from where the hold left it)
         after = ledger.balance(customer_id).credit_available
-        balance_events(uow, account, settings, available, after, now)
-        return call, after
+        guard = consequences(
+            uow, account, settings, available, after, now, customer_id, unlocked=unlocked, covered=True
+        )
+        return call, after, guard
 
     def _hold(
         self,
@@ -270,12 +275,12 @@ class ChargingService:
     def usage(self, account: Account, call_id: str, used_s: int) -> Usage:
         if used_s < 0 or used_s > MAX_CALL_S:
             raise InvalidInput(f"used_s must be 0..{MAX_CALL_S}")
-        return retried(lambda: self._usage(account, call_id, used_s))
+        return stepped(self._unlocked_steps, lambda unlocked: self._usage(account, call_id, used_s, unlocked))
 
-    def _usage(self, account: Account, call_id: str, used_s: int) -> Usage:
+    def _usage(self, account: Account, call_id: str, used_s: int, unlocked: bool) -> Usage:
         now = self._clock.now()
         with self._uow() as uow:
-            self._read_ahead(uow, account, call_id, hold_of_call=True)
+            unlocked = self._read_ahead(uow, account, call_id, hold_of_call=True, unlocked=unlocked)
             call = self._active_call(uow, account, call_id)
             if call.status != "active" or used_s <= call.used_s or call.kind == CallKind.SMS.value:
                 # a replayed (or stale) report answers like the report that charged this time
@@ -291,15 +296,22 @@ class ChargingService:
             call = self._settle_to(uow, ledger, account, call, customer_id, revenue_id, used_s, now)
             call = replace(call, used_s=used_s, usage_seq=call.usage_seq + 1)
             tariff = tariff_of(call)
-            grant = min(self._interval, MAX_CALL_S - used_s)  # never past what `end` accepts
+            grant = cap = min(self._interval, MAX_CALL_S - used_s)  # never past what `end` accepts
             if not tariff.free:
                 budget = ledger.balance(customer_id).credit_available - settings.floor
                 grant = tariff.extra_affordable(used_s, budget, grant)
+            if unlocked and grant < cap:
+                raise GuardFailed("the credit read covers less than the next interval")
             call = self._hold(uow, ledger, account, call, customer_id, revenue_id, used_s, grant, now)
             uow.billing.update_call(call)
             after = ledger.balance(customer_id).credit_available
-            balance_events(uow, account, settings, before, after, now)
-            uow.commit()
+            guard = consequences(
+                uow, account, settings, before, after, now, customer_id, unlocked=unlocked, covered=not tariff.free
+            )
+            if guard is not None:
+                uow.commit_guarded(guard)
+            else:
+                uow.commit()
         proceed = grant >= self._interval or (settings.policy is NegativePolicy.ALLOW_NEGATIVE and grant > 0)
         return Usage(proceed and grant > 0, call.granted_until_s, call.charged, call)
 
@@ -346,12 +358,14 @@ class ChargingService:
     def end(self, account: Account, call_id: str, duration_s: int, answered: bool) -> CallEnd:
         if duration_s < 0 or duration_s > MAX_CALL_S:
             raise InvalidInput(f"duration_s must be 0..{MAX_CALL_S}")
-        return retried(lambda: self._end(account, call_id, duration_s, answered))
+        return stepped(
+            self._unlocked_steps, lambda unlocked: self._end(account, call_id, duration_s, answered, unlocked)
+        )
 
-    def _end(self, account: Account, call_id: str, duration_s: int, answered: bool) -> CallEnd:
+    def _end(self, account: Account, call_id: str, duration_s: int, answered: bool, unlocked: bool) -> CallEnd:
         now = self._clock.now()
         with self._uow() as uow:
-            self._read_ahead(uow, account, call_id, hold_of_call=True)
+            unlocked = self._read_ahead(uow, account, call_id, hold_of_call=True, unlocked=unlocked)
             call = self._active_call(uow, account, call_id)
             ledger = self._ledger(uow, now)
             customer_id, revenue_id = self._ledger_accounts(
@@ -371,10 +385,16 @@ class ChargingService:
                 answered=connected, ended_at=now, used_s=max(call.used_s, duration_s),
             )  # fmt: skip
             uow.billing.update_call(call)
-            locked = ledger.balance(customer_id)
-            balance_events(uow, account, settings, before, locked.credit_available, now)
-            uow.commit()
-        return CallEnd(call.charged, call.billed_s or 0, locked.credit_balance, call)
+            after = ledger.balance(customer_id)
+            guard = consequences(
+                uow, account, settings, before, after.credit_available, now, customer_id,
+                unlocked=unlocked, covered=False,
+            )  # fmt: skip
+            if guard is not None:
+                after = uow.commit_guarded(guard)
+            else:
+                uow.commit()
+        return CallEnd(call.charged, call.billed_s or 0, after.credit_balance, call)
 
     def _active_call(self, uow: UnitOfWork, account: Account, call_id: str) -> CallRow:
         call = uow.billing.call(account.sid, call_id, lock=True)

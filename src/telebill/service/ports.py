@@ -15,6 +15,7 @@ from telebill.domain.catalog.plans import PricePlan
 from telebill.domain.ledger import AccountKind, Balance, Leg, TransferKind
 from telebill.domain.money import Currency
 from telebill.domain.prepaid import BillingSettings
+from telebill.service.step_ports import StepGuard, StepReads
 
 
 class Clock(Protocol):
@@ -113,21 +114,6 @@ class FxRepository(Protocol):
     def span(self) -> tuple[date | None, date | None, int]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class StepReads:
-    """What a charging step is about to read, in this order: its call row (locked), the call's
-    open hold, the line's number row, the account's destination blocks, its prepaid settings
-    (locked) and one ledger account (locked). A unit of work may fetch them together; a
-    step that then reads less (a replayed request) only took its locks early."""
-
-    account_sid: str
-    call_id: str
-    hold_of_call: bool = False
-    line_e164: str | None = None
-    blocks: bool = False
-    ledger_account_id: int | None = None
-
-
 class UnitOfWork(Protocol):
     """A transaction: rolled back on leaving the block unless `commit()` was called."""
 
@@ -157,8 +143,15 @@ class UnitOfWork(Protocol):
 
     def commit(self) -> None: ...
 
-    def read_ahead(self, reads: StepReads) -> None:
-        """A hint, given before the transaction's first read: these reads are coming."""
+    def read_ahead(self, reads: StepReads) -> bool:
+        """A hint, given before the transaction's first read: these reads are coming. True
+        when `reads.unlocked` was honoured: the step's settings and ledger reads take no
+        locks, and the step commits with `commit_guarded`."""
+        ...
+
+    def commit_guarded(self, guard: StepGuard) -> Balance:
+        """Commit only if `guard` holds (else GuardFailed, nothing committed); the guarded
+        ledger account's balance as the transaction left it."""
         ...
 
 

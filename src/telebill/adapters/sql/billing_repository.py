@@ -96,21 +96,28 @@ _MEMBERS = (
 class SqlBillingRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # False: a step reading without locks (step_guard.py); asked-for locks are not taken
+        self.locking = True
+        self.revisions: dict[str, int] = {}  # settings read, by account: their revision
 
     # -- settings -----------------------------------------------------------------------
 
     def settings_read(self, account_sid: str, lock: bool = False) -> Read:
-        locking = lock and self.conn.dialect.name == "postgresql"
+        locking = lock and self.locking and self.conn.dialect.name == "postgresql"
         return Read(_SETTINGS_FOR_UPDATE if locking else _SETTINGS, {"sid": account_sid})
 
     def settings(self, account_sid: str, lock: bool = False) -> BillingSettings | None:
         row = self.settings_read(account_sid, lock).one_or_none(self.conn)
+        # the first read: what the step decided on (a later read may see a newer revision)
+        self.revisions.setdefault(account_sid, int(row.revision) if row else -1)
         return _settings(row) if row else None
 
     def save_settings(self, account_sid: str, settings: BillingSettings) -> None:
         values = _settings_values(settings)
         updated = self.conn.execute(
-            update(billing_settings).where(billing_settings.c.account_sid == account_sid).values(**values)
+            update(billing_settings)
+            .where(billing_settings.c.account_sid == account_sid)
+            .values(**values, revision=billing_settings.c.revision + 1)
         )
         if updated.rowcount == 0:
             self.conn.execute(insert(billing_settings).values(account_sid=account_sid, **values))

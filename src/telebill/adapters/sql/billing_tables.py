@@ -116,6 +116,8 @@ billing_settings = Table(
     Column("webhook_url", String(500), nullable=False),
     Column("webhook_secret", String(100), nullable=False),
     Column("notify_email", String(254), nullable=False, server_default=""),
+    # counts the row's changes: a step that read the settings without a lock checks it at commit
+    Column("revision", BigInteger, nullable=False, server_default="0"),
     CheckConstraint("credit_limit >= 0", name="credit_limit_non_negative"),
 )
 

@@ -166,6 +166,7 @@ class SqlLedgerRepository:
     def __init__(self, conn: Connection, ids: IdBlocks | None = None) -> None:
         self.conn = conn
         self._ids = ids
+        self.locking = True  # False: a step reading without locks (step_guard.py)
 
     def account_by_code(self, code: str) -> LedgerAccountRow | None:
         row = _BY_CODE.one_or_none(self.conn, {"code": code})
@@ -198,7 +199,7 @@ class SqlLedgerRepository:
     def lock_read(self, account_ids: Iterable[int]) -> Read:
         """The read that locks one or two accounts (`lock`)."""
         ids = sorted(set(account_ids))
-        for_update = self.conn.dialect.name == "postgresql"
+        for_update = self.locking and self.conn.dialect.name == "postgresql"
         if len(ids) == 1:
             return Read(_LOCK_ONE_FOR_UPDATE if for_update else _LOCK_ONE, {"a": ids[0]})
         if len(ids) == 2:
@@ -210,14 +211,17 @@ class SqlLedgerRepository:
         if len(ids) in (1, 2):
             rows = self.lock_read(ids).rows(self.conn)
         else:
-            for_update = self.conn.dialect.name == "postgresql"
+            for_update = self.locking and self.conn.dialect.name == "postgresql"
             rows = list(self.conn.execute(_LOCK_FOR_UPDATE if for_update else _LOCK, {"ids": ids}))
         return {int(r.id): _account(r) for r in rows}
 
     def add_to_balances(self, deltas: Mapping[int, Balance]) -> None:
         """One batch in the given order; on PostgreSQL a transfer's two accounts in one
-        statement (the driver's cost per statement outweighs SQLite's in executing it)."""
-        if len(deltas) == 2 and self.conn.dialect.name == "postgresql":
+        statement (the driver's cost per statement outweighs SQLite's in executing it),
+        except for a step reading without locks: its updates take the rows' locks, in the
+        given order (the customer's first, as a locked step locks it first), where one
+        statement would take them in id order."""
+        if len(deltas) == 2 and self.locking and self.conn.dialect.name == "postgresql":
             (a, da), (b, db) = deltas.items()
             params: dict[str, int] = {"a": a, "b": b}
             for f in _BALANCE_FIELDS:

@@ -272,6 +272,11 @@ def defer_writes(conn: Connection, enabled: bool) -> None:
         conn.info.pop(_DEFERRED, None)
 
 
+def deferring(conn: Connection) -> bool:
+    """Whether this connection's writes are queued (defer_writes took effect)."""
+    return conn.info.get(_DEFERRED) is not None
+
+
 def _pipelined(conn: Connection, statements: list[Statement], commit: bool = False) -> list[libpq_pipeline.Rows | None]:
     dbapi = conn.connection.dbapi_connection
     try:
@@ -281,15 +286,23 @@ def _pipelined(conn: Connection, statements: list[Statement], commit: bool = Fal
         raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
 
 
-def flush_writes(conn: Connection, commit: bool = False) -> None:
-    """Send the queued writes (and the COMMIT, if asked) in one round trip."""
+def flush_writes(conn: Connection, commit: bool = False, then: Read | None = None) -> list[Any]:
+    """Send the queued writes, then the read `then` (if given), then the COMMIT (if asked), in
+    one round trip; the rows of `then`. A read that fails aborts the transaction, so a read
+    that raises on a condition makes the commit conditional (step_guard.py)."""
     queued = conn.info.get(_DEFERRED)
-    if not queued and not commit:
-        return
+    if not queued and not commit and then is None:
+        return []
     statements = [Statement(sql, args, many) for _, sql, args, many in _combined(list(queued or ()))]
     if queued:
         queued.clear()
-    _pipelined(conn, statements, commit)
+    if then is None:
+        _pipelined(conn, statements, commit)
+        return []
+    c = then.statement._compiled(conn.dialect)
+    statements.append(Statement(c.sql, then.statement._args(c, then.params), rows=True))
+    found = _pipelined(conn, statements, commit)[-1]
+    return _materialized(c, conn.dialect, found.types, found.rows) if found else []
 
 
 _PLACEHOLDER = re.compile(r"%\(([^)]+)\)s")

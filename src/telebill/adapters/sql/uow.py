@@ -9,14 +9,16 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from telebill.adapters.sql import step_guard
 from telebill.adapters.sql.account_repository import SqlAccountRepository
 from telebill.adapters.sql.billing_repository import SqlBillingRepository
 from telebill.adapters.sql.catalog_repository import SqlCatalogRepository
 from telebill.adapters.sql.fx_repository import SqlFxRepository
 from telebill.adapters.sql.ledger_repository import IdBlocks, SqlLedgerRepository
-from telebill.adapters.sql.prepared import Read, defer_writes, flush_writes, prefetch
+from telebill.adapters.sql.prepared import Read, defer_writes, deferring, flush_writes, prefetch
 from telebill.domain.errors import RetryableConflict
-from telebill.service.ports import StepReads
+from telebill.domain.ledger import Balance
+from telebill.service.step_ports import GuardFailed, StepGuard, StepReads
 
 
 class SqlUnitOfWork:
@@ -108,12 +110,15 @@ class SqlUnitOfWork:
             if self._writer_lock is not None:
                 self._writer_lock.release()
 
-    def read_ahead(self, reads: StepReads) -> None:
+    def read_ahead(self, reads: StepReads) -> bool:
         """On a database server, the step's reads in one round trip (prepared.py); embedded,
-        each read is a function call and runs when made."""
+        each read is a function call and runs when made. Reads without locks only where the
+        guarded commit can be pipelined (step_guard.py)."""
         assert self._conn is not None
-        if self._transfer_ids is None:
-            return
+        if self._transfer_ids is None or not deferring(self._conn):
+            return False
+        if reads.unlocked:
+            self.billing.locking = self.ledger.locking = False
         planned: list[Read] = [self.billing.call_read(reads.account_sid, reads.call_id, lock=True)]
         if reads.hold_of_call:
             planned.append(self.ledger.hold_of_call_read(reads.account_sid, reads.call_id))
@@ -125,6 +130,26 @@ class SqlUnitOfWork:
         if reads.ledger_account_id is not None:
             planned.append(self.ledger.lock_read([reads.ledger_account_id]))
         prefetch(self._conn, planned)
+        return reads.unlocked
+
+    def commit_guarded(self, guard: StepGuard) -> Balance:
+        assert self._conn is not None
+        assert not self.billing.locking
+        revision = self.billing.revisions.get(guard.account_sid)
+        if revision is None:  # the step never read the settings: its decisions did not use them
+            raise RuntimeError("a guarded commit needs the account's settings read in the transaction")
+        try:
+            balance = step_guard.commit_guarded(self._conn, guard, revision)
+            self._conn.commit()
+        except DBAPIError as exc:
+            self._broken = True
+            raise _retryable(exc) from exc
+        except GuardFailed:
+            raise
+        except BaseException:
+            self._broken = True
+            raise
+        return balance
 
     def commit(self) -> None:
         assert self._conn is not None

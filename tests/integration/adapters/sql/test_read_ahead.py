@@ -9,7 +9,7 @@ import pytest
 from telebill.adapters.sql.uow import SqlUnitOfWorkFactory
 from telebill.bootstrap import Container
 from telebill.domain.ledger import AccountKind, Balance
-from telebill.service.ports import StepReads
+from telebill.service.step_ports import StepReads
 
 
 @pytest.fixture
