@@ -71,6 +71,31 @@ def test_pages_follow_each_other_and_keep_the_balances_of_the_whole_statement(
     assert [line.balance for line in pages] == [15_000_000, 10_000_000, 6_000_000, 3_000_000, 1_000_000]
 
 
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_pages_of_calls_whose_settlements_post_twice_to_the_account_add_up_to_the_whole(
+    demo_container: Container, acme: Account, limit: int
+) -> None:
+    c = demo_container
+    c.credits.top_up(acme, "10.00", "t1")
+    for i, seconds in enumerate([95, 0, 30, 61]):
+        call_id = f"call-{i}"
+        assert c.charging.authorize(acme, CallRequest(call_id, US_LINE, UK_MOBILE)).allowed
+        c.charging.end(acme, call_id, seconds, seconds > 0)
+    whole = c.ledger.statement(acme.sid, "USD")
+    pages, before = [], None
+    while True:
+        page = c.ledger.statement(acme.sid, "USD", limit=limit, before=before)
+        assert len(page.lines) <= limit
+        pages.extend(page.lines)
+        if not page.more:
+            break
+        before = page.lines[-1].transfer.id
+    assert pages == whole.lines
+    # the top-up; each call's hold and its settlement; the two calls longer than their hold, the rest
+    assert len(whole.lines) == 1 + 4 * 2 + 2
+    assert sum(line.amount for line in whole.lines) == c.credits.balance(acme).balance
+
+
 def test_a_page_cannot_start_at_another_accounts_entry(demo_container: Container, acme: Account) -> None:
     c = demo_container
     other = c.accounts.create_account("other", currency("USD"), "demo").account

@@ -139,3 +139,20 @@ def test_a_step_that_would_set_off_an_alert_runs_with_locks(demo_container: Cont
     assert c.units is not None
     with c.units() as uow:
         assert [m.topic for m in uow.billing.outbox_of(acme.sid)] == ["balance.low"]
+
+
+@pytest.mark.usefixtures("postgres")
+def test_a_step_that_took_its_transfer_id_first_but_committed_last_is_the_statement_s_newest_line(
+    demo_container: Container, acme: Account
+) -> None:
+    c = demo_container
+    c.credits.top_up(acme, "10.00", "t1")
+    warm_up(c, acme)
+    charging, units = interleaved(c, lambda: c.charging.authorize(acme, request("second")))
+    assert charging.authorize(acme, request("first")).allowed
+    assert units.guarded == 1
+    newest, older = c.ledger.statement(acme.sid, "USD").lines[:2]
+    assert (newest.transfer.reference, older.transfer.reference) == ("hold first", "hold second")
+    assert newest.transfer.id < older.transfer.id  # applied in the other order than numbered
+    assert (older.holds, newest.holds) == (21_000, 42_000)
+    assert newest.balance == older.balance == 10_000_000

@@ -93,8 +93,9 @@ postings = Table(
     Column("pending", Boolean, nullable=False),
     Column("amount", BigInteger, nullable=False),
 )
-# an account's entries in transfer order: a statement page is a range of it (ledger_statement.py)
-Index("ix_postings_account_transfer", postings.c.account_id, postings.c.transfer_id)
+# an account's entries in the order they were applied: a statement page is a range of it
+# (ledger_statement.py)
+Index("ix_postings_account_in_order", postings.c.account_id, postings.c.id)
 
 billing_settings = Table(
     "billing_settings",

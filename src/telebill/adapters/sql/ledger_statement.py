@@ -2,51 +2,86 @@
 its posted balance or its holds, with the change it made to each (credit-normal: credits add
 to the balance, debits take from it; holds are its pending debits).
 
-Entries are in transfer id order: a transfer takes its id while its customer's row is locked,
-so one process numbers an account's transfers in the order they were applied. Each page reads
-a range of the (account_id, transfer_id) index, so its cost does not grow with the account's
-history; only `totals_since` reads the entries newer than the page.
+Entries are in the order they were applied to the account, which is the order of their
+postings' ids: every transfer is written while its customer's row is locked (read with a lock,
+or changed by the transaction's first statement on it), and a posting takes its id from the
+database (a sequence on PostgreSQL, the row id on SQLite) when it is inserted, after that. A
+transfer's own id does not give that order: ids are taken a block at a time by each process,
+and a charging step that read its account without locks takes them before the lock. The
+postings of one transfer on an account are therefore consecutive among the account's.
+
+Each page reads a range of the (account_id, id) index, so its cost does not grow with the
+account's history; only `totals_since` reads the entries newer than the page.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, exists, func, select
+from sqlalchemy import Connection, func, select
 
 from telebill.adapters.sql.billing_tables import postings, transfers
 
 _P = postings.c
 
 
-def _posted() -> ColumnElement[Any]:
-    return func.coalesce(func.sum(case((_P.pending, 0), (_P.debit, -_P.amount), else_=_P.amount)), 0)
-
-
-def _held() -> ColumnElement[Any]:
-    return func.coalesce(func.sum(case((and_(_P.pending, _P.debit), _P.amount), else_=0)), 0)
+def _start(conn: Connection, account_id: int, transfer_id: int) -> int | None:
+    """The id of the transfer's first posting on the account (None: not an entry of it)."""
+    found = conn.scalar(select(func.min(_P.id)).where(_P.transfer_id == transfer_id, _P.account_id == account_id))
+    return int(found) if found is not None else None
 
 
 def entries(conn: Connection, account_id: int, limit: int, before: int | None) -> list[tuple[Any, int, int]]:
-    """The transfers on the account, newest first (older than `before` if given), each with its
-    change to the account's posted balance and to its holds."""
-    page = select(_P.transfer_id, _posted().label("posted"), _held().label("held")).where(_P.account_id == account_id)
-    if before is not None:
-        page = page.where(_P.transfer_id < before)
-    sums = list(conn.execute(page.group_by(_P.transfer_id).order_by(_P.transfer_id.desc()).limit(limit)))
-    if not sums:
+    """The transfers on the account, newest first (older than transfer `before` if given), each
+    with its change to the account's posted balance and to its holds."""
+    below = _start(conn, account_id, before) if before is not None else None
+    if before is not None and below is None:
         return []
-    rows = {r.id: r for r in conn.execute(select(transfers).where(transfers.c.id.in_([s.transfer_id for s in sums])))}
-    return [(rows[s.transfer_id], int(s.posted), int(s.held)) for s in sums]
+    fetch = 2 * limit + 4  # a transfer has at most a few postings on one account
+    while True:
+        query = select(_P.id, _P.transfer_id, _P.debit, _P.pending, _P.amount).where(_P.account_id == account_id)
+        if below is not None:
+            query = query.where(_P.id < below)
+        rows = list(conn.execute(query.order_by(_P.id.desc()).limit(fetch)))
+        exhausted = len(rows) < fetch
+        groups: dict[int, list[int]] = {}  # transfer id -> [posted change, held change], newest first
+        for r in rows:
+            change = groups.setdefault(int(r.transfer_id), [0, 0])
+            if not r.pending:
+                change[0] += -int(r.amount) if r.debit else int(r.amount)
+            elif r.debit:
+                change[1] += int(r.amount)
+        if not exhausted and rows:
+            # the oldest transfer read may have postings beyond the ones read
+            groups.pop(int(rows[-1].transfer_id), None)
+        if exhausted or len(groups) >= limit:
+            break
+        fetch *= 2
+    page = list(groups.items())[:limit]
+    if not page:
+        return []
+    found = {r.id: r for r in conn.execute(select(transfers).where(transfers.c.id.in_([t for t, _ in page])))}
+    return [(found[t], posted, held) for t, (posted, held) in page]
 
 
 def totals_since(conn: Connection, account_id: int, transfer_id: int) -> tuple[int, int]:
     """The changes to the posted balance and holds made by `transfer_id` and the newer entries."""
-    row = conn.execute(
-        select(_posted(), _held()).where(_P.account_id == account_id, _P.transfer_id >= transfer_id)
-    ).one()
-    return int(row[0]), int(row[1])
+    start = _start(conn, account_id, transfer_id)
+    if start is None:
+        return 0, 0
+    rows = conn.execute(
+        select(_P.debit, _P.pending, func.sum(_P.amount))
+        .where(_P.account_id == account_id, _P.id >= start)
+        .group_by(_P.debit, _P.pending)
+    )
+    posted = held = 0
+    for debit, pending, total in rows:
+        if not pending:
+            posted += -int(total) if debit else int(total)
+        elif debit:
+            held += int(total)
+    return posted, held
 
 
 def has_entry(conn: Connection, account_id: int, transfer_id: int) -> bool:
-    return bool(conn.scalar(select(exists().where(_P.account_id == account_id, _P.transfer_id == transfer_id))))
+    return _start(conn, account_id, transfer_id) is not None
