@@ -74,7 +74,9 @@ def bootstrap(
         uow, clock, RsaJwtKeys(), settings.operator_token_hash, currency_check=pricing.check_currency
     )
     credits = CreditService(uow, clock, payments or ManualPayments(), settings.billing_identity_currencies)
-    charging = ChargingService(uow, clock, pricing, settings.charging_interval_s, settings.hold_timeout_s)
+    charging = ChargingService(
+        uow, clock, pricing, settings.charging_interval_s, settings.hold_timeout_s, settings.charging_unlocked_steps
+    )
     webhooks = WebhookNotifier(clock, allow_private=settings.webhook_allow_private)
     email = EmailNotifier(settings.smtp_url, settings.smtp_from) if settings.smtp_url else None
     return Container(

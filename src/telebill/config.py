@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # with no hand-off to a thread and back; better when the database answers at once (same
     # host, spare cores), worse when its answers wait (ADR 10). SQLite always runs on the loop.
     charging_threads: int = Field(default=4, ge=0, le=64)
+    # PostgreSQL: a charging step reads its account without locks and commits with a guard,
+    # running again with locks if the account changed (ADR 10). False: always with locks.
+    charging_unlocked_steps: bool = True
     # Webhooks may go to private, loopback or link-local addresses (receivers on the
     # platform's own network). Off by default: a customer's URL must not reach internal hosts.
     webhook_allow_private: bool = False

@@ -277,7 +277,10 @@ class CreditService:
             ledger = Ledger(uow.ledger, now)
             customer = ledger.customer_credit(account.sid, account.currency.code)
             clearing = ledger.platform(AccountKind.PAYMENTS_CLEARING, account.currency.code)
-            before = customer.balance.credit_available
+            # read locked: charging steps spend without the settings' lock (step_guard.py), so
+            # only the ledger row's lock keeps the balance the flags are decided on current
+            ledger.lock([customer.id, clearing.id])
+            before = ledger.balance(customer.id).credit_available
             transfer = ledger.transfer(
                 f"topup:{payment_key}", TransferKind.POSTED, clearing.id, customer.id, micros,
                 account.currency.code, f"top-up {result.provider} {result.reference}",

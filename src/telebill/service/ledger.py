@@ -188,8 +188,11 @@ class Ledger:
             known = self._balances.get(account_id)
             if known is not None and _largest(known.plus(delta)) > MAX_STORED_MICROS:
                 raise InvalidInput(f"ledger account {account_id} would hold more than {MAX_STORED_MICROS} micros")
-        # rows already locked by this transaction first, then the others in id order
-        ordered = dict(sorted(deltas.items(), key=lambda item: (item[0] not in self._balances, item[0])))
+        # rows read by this transaction first, in the order they were read (and locked, unless
+        # the step reads without locks: its updates then lock them in that order, its customer's
+        # first), then the others in id order
+        read = {account_id: i for i, account_id in enumerate(self._balances)}
+        ordered = dict(sorted(deltas.items(), key=lambda item: (read.get(item[0], len(read)), item[0])))
         self.repo.add_to_balances(ordered)
         for account_id, delta in deltas.items():
             if account_id in self._balances:

@@ -4,9 +4,15 @@ The step's writes, one read of the guarded ledger account and the account's prep
 and the COMMIT go in one pipelined round trip. The read calls `telebill_guard` (migration
 0009), which raises SQLSTATE TB001 unless the transaction leaves the ledger account with the
 available credit the step needs and the settings' revision is the one the step read; the
-error aborts the transaction, so the COMMIT sent after it commits nothing. The read runs
-after the transaction's own updates of that ledger account, which took its row lock, so
-what it checks stays true until the COMMIT.
+error aborts the transaction, so the COMMIT sent after it commits nothing.
+
+Why that is enough: a transaction that committed before the read is seen by it, as a lower
+balance or a new revision. One that commits after it can be placed after the step: if it
+spends or credits the ledger account, it waits for the step's lock on the row (the step
+updated it before the read, whenever it moved money) and reads the balance the step left; if
+it changes the settings, the step decided on the settings as they were before it, as it
+would have had it run first. Where the step moved no money, the ledger row is not locked, and
+the read only confirms that the snapshot still stands.
 """
 
 from __future__ import annotations
