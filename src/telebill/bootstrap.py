@@ -21,6 +21,7 @@ from telebill.service.credits import CreditService
 from telebill.service.fx import ExchangeRateService
 from telebill.service.ledger import LedgerService
 from telebill.service.lines import LineService
+from telebill.service.notification_history import NotificationHistory
 from telebill.service.notifications import NotificationService
 from telebill.service.ports import Clock
 from telebill.service.pricing import PricingService
@@ -41,6 +42,7 @@ class Container:
     charging: ChargingService
     lines: LineService
     notifications: NotificationService
+    notification_history: NotificationHistory
     units: SqlUnitOfWorkFactory | None = None
 
     @property
@@ -83,5 +85,6 @@ def bootstrap(
         settings, engine, clock, catalog, accounts, fx, pricing, LedgerService(uow), credits, charging,
         LineService(uow, clock),
         notifications=NotificationService(uow, clock, credits, charging, webhooks, LogNotifier(), email=email),
+        notification_history=NotificationHistory(uow, clock),
         units=uow,
     )  # fmt: skip

@@ -33,3 +33,30 @@ def test_worker_once_logs_a_notification_of_an_account_without_a_webhook_and_mar
         assert "delivered=0" in telebill.run("worker", "--once").stderr
     finally:
         c.close()
+
+
+def test_a_notification_given_up_on_is_listed_and_sent_again_from_the_command_line(
+    telebill: Telebill, database_url: str
+) -> None:
+    c = bootstrap(Settings(database_url=database_url))
+    try:
+        acct = c.accounts.create_account("acme", currency("USD")).account
+        with SqlUnitOfWorkFactory(c.engine)() as uow:
+            uow.billing.enqueue(acct.sid, "balance.low", "e2e-2", {"available": "4.99"}, c.clock.now())
+            (row,) = uow.billing.outbox_of(acct.sid)
+            uow.billing.mark_outbox(row.id, attempts=10, failed_at=c.clock.now(), last_error="HTTP 500 from receiver")
+            uow.commit()
+
+        (failed,) = [
+            json.loads(line) for line in telebill.run("notifications", "list", "--failed", "--json").stdout.splitlines()
+        ]
+        assert (failed["id"], failed["account_sid"], failed["status"]) == (row.id, acct.sid, "failed")
+        assert failed["last_error"] == "HTTP 500 from receiver"
+
+        assert "status=pending" in telebill.run("notifications", "retry", str(row.id)).stdout
+        assert "delivered=1" in telebill.run("worker", "--once").stderr
+        listed = telebill.run("notifications", "list", "--account", acct.sid).stdout
+        assert "status=delivered" in listed
+        assert telebill.run("notifications", "list", "--failed").stdout == ""
+    finally:
+        c.close()

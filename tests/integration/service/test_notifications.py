@@ -7,95 +7,26 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from outbox_world import SECRET, UK_MOBILE, US_LINE, World, cross_low_balance
 from tests.smtp_receiver import mail_server
-from tests.webhook_receiver import Receiver, receiving
+from tests.webhook_receiver import Receiver
 
-from telebill.adapters.clock import FrozenClock
-from telebill.adapters.demo_loader import load_demo
 from telebill.adapters.notify import verify_signature
-from telebill.adapters.payments import ScriptedPayments
 from telebill.adapters.sql.uow import SqlUnitOfWorkFactory
-from telebill.bootstrap import Container, bootstrap
+from telebill.bootstrap import bootstrap
 from telebill.config import Settings
-from telebill.domain.accounts import Account, Principal, Role
 from telebill.domain.errors import InvalidInput
-from telebill.domain.money import currency
 from telebill.service.call_admission import CallRequest
 from telebill.service.notifications import LEASE
-from telebill.service.ports import OutboxRow
-
-US_LINE = "+14155550100"
-UK_MOBILE = "+447400123456"  # demo plan: 0.0210 a minute, 60/60
-SECRET = "whsec_test_secret"
 
 
 def micros(text: str) -> int:
     return int(Decimal(text) * 1_000_000)
-
-
-@dataclass
-class World:
-    """A container on the demo catalog with scripted payments, and one USD account with a line."""
-
-    database_url: str
-    clock: FrozenClock
-    payments: ScriptedPayments
-    c: Container
-    acme: Account
-    calls: int = 0
-
-    def restart(self) -> Container:
-        """Dispose of the container and build a new one on the same database (a new process)."""
-        self.c.close()
-        self.c = bootstrap(
-            Settings(database_url=self.database_url, webhook_allow_private=True), self.clock, self.payments
-        )
-        return self.c
-
-    def spend(self, minutes: int) -> None:
-        """A call to a UK mobile lasting `minutes` (all consumed time is charged)."""
-        self.calls += 1
-        call_id = f"call-{self.calls}"
-        assert self.c.charging.authorize(self.acme, CallRequest(call_id, US_LINE, UK_MOBILE)).allowed
-        self.c.charging.end(self.acme, call_id, minutes * 60, answered=True)
-
-    def available(self) -> int:
-        return self.c.credits.balance(self.acme).available
-
-    def outbox(self) -> list[OutboxRow]:
-        with SqlUnitOfWorkFactory(self.c.engine)() as uow:
-            return uow.billing.outbox_of(self.acme.sid)
-
-    def topics(self) -> list[str]:
-        return [row.topic for row in self.outbox()]
-
-    def auto_charges(self) -> list[tuple[str, Decimal, str, str]]:
-        return [charge for charge in self.payments.charges if ":auto_recharge:" in charge[3]]
-
-
-@pytest.fixture
-def world(database_url: str, clock: FrozenClock) -> Iterator[World]:
-    payments = ScriptedPayments()
-    c = bootstrap(Settings(database_url=database_url, webhook_allow_private=True), clock, payments)
-    c.migrate()
-    for _ in load_demo(c.catalog, c.fx, datetime(2026, 1, 1, tzinfo=UTC)):
-        pass
-    acme = c.accounts.create_account("acme", currency("USD"), "demo").account
-    c.credits.update_settings(acme, {"billing_address": "1 Main St, San Francisco"})
-    c.lines.add(acme, US_LINE)
-    c.lines.set_international(Principal(acme, Role.ADMIN), acme, US_LINE, True)
-    w = World(database_url, clock, payments, c, acme)
-    try:
-        yield w
-    finally:
-        w.c.close()
 
 
 @pytest.fixture
@@ -302,20 +233,6 @@ def test_a_crash_between_the_payment_and_marking_the_row_charges_the_provider_on
 
 
 # -- webhooks ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    with receiving() as running:
-        yield running
-
-
-def cross_low_balance(world: World, receiver: Receiver) -> OutboxRow:
-    world.c.credits.update_settings(world.acme, {"webhook_url": receiver.url, "webhook_secret": SECRET})
-    world.c.credits.top_up(world.acme, "5.01", "t1")
-    world.spend(1)
-    (row,) = world.outbox()
-    return row
 
 
 def test_a_webhook_is_signed_and_retried_at_the_backoff_times_until_delivered_once(

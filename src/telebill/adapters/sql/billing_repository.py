@@ -186,6 +186,26 @@ class SqlBillingRepository:
         rows = self.conn.execute(select(outbox).where(outbox.c.account_sid == account_sid).order_by(outbox.c.id))
         return [_outbox(r) for r in rows]
 
+    def outbox_page(
+        self, account_sid: str | None, limit: int, before: int | None, failed_only: bool = False
+    ) -> list[OutboxRow]:
+        """Newest first: an account's rows (all accounts' with None), ids below `before`."""
+        query = select(outbox)
+        if account_sid is not None:
+            query = query.where(outbox.c.account_sid == account_sid)
+        if failed_only:
+            query = query.where(outbox.c.failed_at.is_not(None))
+        if before is not None:
+            query = query.where(outbox.c.id < before)
+        return [_outbox(r) for r in self.conn.execute(query.order_by(outbox.c.id.desc()).limit(limit))]
+
+    def outbox_row(self, outbox_id: int, lock: bool = False) -> OutboxRow | None:
+        query = select(outbox).where(outbox.c.id == outbox_id)
+        if lock and self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self.conn.execute(query).one_or_none()
+        return _outbox(row) if row else None
+
     # -- calls --------------------------------------------------------------------------
 
     def call_read(self, account_sid: str, call_id: str, lock: bool = False) -> Read:

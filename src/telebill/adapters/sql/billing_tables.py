@@ -212,7 +212,7 @@ outbox = Table(
     "outbox",
     metadata,
     Column("id", BIG_ID, primary_key=True, autoincrement=True),
-    Column("account_sid", String(34), ForeignKey("accounts.sid"), nullable=False, index=True),
+    Column("account_sid", String(34), ForeignKey("accounts.sid"), nullable=False),
     Column("topic", String(40), nullable=False),
     Column("dedupe_key", String(200), nullable=False),
     Column("payload", Text, nullable=False),
@@ -225,6 +225,9 @@ outbox = Table(
     UniqueConstraint("dedupe_key", name="uq_outbox_dedupe_key"),
 )
 Index("ix_outbox_due", outbox.c.delivered_at, outbox.c.next_attempt_at)
+# an account's notifications newest first, and the ones given up on: pages are index ranges
+Index("ix_outbox_account_in_order", outbox.c.account_sid, outbox.c.id)
+Index("ix_outbox_failed", outbox.c.failed_at)
 
 # how far a worker's passes are complete, across its processes and restarts (hold_expiry.py)
 worker_marks = Table(

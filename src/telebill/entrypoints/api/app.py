@@ -29,7 +29,7 @@ from telebill.domain.errors import (
     TelebillError,
     Unauthenticated,
 )
-from telebill.entrypoints.api import billing, charging, native, twilio, voximplant
+from telebill.entrypoints.api import billing, charging, native, notifications, twilio, voximplant
 from telebill.entrypoints.api.request_log import RequestLogMiddleware, configure_json_logging
 
 TWILIO_PREFIXES = ("/v2/", "/v1/PhoneNumbers", "/v1/Messaging")
@@ -125,7 +125,7 @@ def create_app(container: Container | None = None, json_logs: bool = True) -> Fa
     # Routes are matched in order, one at a time (a few microseconds each, tens of routes):
     # in each router the hot paths, a number's price and call charging, are tried first.
     # None of them overlaps another route's pattern, and the sort is stable.
-    for module in (twilio, charging, billing, native, voximplant):
+    for module in (twilio, charging, billing, notifications, native, voximplant):
         module.router.routes.sort(key=lambda route: getattr(route, "path", "") not in _HOT_PATHS)
         app.include_router(module.router)
     # the documentation's routes last: every request would otherwise try them first

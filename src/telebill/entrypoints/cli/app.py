@@ -13,6 +13,7 @@ from telebill.entrypoints.cli import (
     cdr_commands,
     db_commands,
     money_commands,
+    notification_commands,
     pricing_commands,
     rerate_commands,
     server_commands,
@@ -34,6 +35,7 @@ app.add_typer(account_commands.keys_app, name="keys")
 app.add_typer(account_commands.fx_app, name="fx")
 app.add_typer(money_commands.numbers_app, name="numbers")
 app.add_typer(money_commands.ledger_app, name="ledger")
+app.add_typer(notification_commands.notifications_app, name="notifications")
 app.command("topup")(money_commands.topup)
 app.command("demo")(catalog_commands.demo)
 app.command("price")(pricing_commands.price)

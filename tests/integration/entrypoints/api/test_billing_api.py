@@ -499,6 +499,7 @@ def test_an_account_cannot_read_or_charge_another_tree(live_server: LiveServer) 
             ("GET", "/calls", None),
             ("GET", "/statement", None),
             ("GET", "/payments", None),
+            ("GET", "/notifications", None),
             ("GET", "/numbers", None),
             ("POST", "/numbers", {"phone_number": "+14155550188"}),
             ("POST", "/calls", {"call_id": "x1", "from": OTHER_LINE, "to": UK_MOBILE}),

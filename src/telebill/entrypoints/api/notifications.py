@@ -1,0 +1,51 @@
+"""`GET /v1/accounts/{sid}/notifications`: what became of an account's alerts and
+auto-recharge requests (delivered, retrying, given up on, and why)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from telebill.domain.accounts import Principal
+from telebill.entrypoints.api.auth import basic_principal, container_of
+from telebill.service.notification_history import NotificationState
+
+router = APIRouter(prefix="/v1/accounts", tags=["billing"])
+Caller = Annotated[Principal, Depends(basic_principal)]
+
+
+def notification_json(n: NotificationState) -> dict[str, Any]:
+    r = n.row
+    return {
+        "id": r.id,
+        "topic": r.topic,
+        "status": n.status,
+        "created_at": r.created_at.isoformat(),
+        "attempts": r.attempts,
+        "next_attempt_at": r.next_attempt_at.isoformat() if n.status in ("pending", "retrying") else None,
+        "delivered_at": r.delivered_at.isoformat() if r.delivered_at else None,
+        "failed_at": r.failed_at.isoformat() if r.failed_at else None,
+        "last_error": r.last_error or None,
+        "payload": r.payload,
+    }
+
+
+@router.get("/{sid}/notifications")
+def notification_history(
+    request: Request,
+    principal: Caller,
+    sid: str,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="`next_before` of the previous page.")] = None,
+) -> dict[str, Any]:
+    """The account's notifications, newest first, each with its delivery state: `pending`,
+    `retrying` (with the last error and the next attempt), `delivered`, or `failed` (given up
+    on after the last attempt; the operator can send it again)."""
+    c = container_of(request)
+    account = c.accounts.visible_account(principal, sid)
+    rows, more = c.notification_history.of_account(account, limit, before)
+    return {
+        "notifications": [notification_json(n) for n in rows],
+        "next_before": rows[-1].row.id if more else None,
+    }
