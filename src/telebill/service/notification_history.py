@@ -10,6 +10,7 @@ request, new terms) rather than have an old request charge their card.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from telebill.domain.accounts import Account
@@ -18,6 +19,34 @@ from telebill.service.ports import Clock, OutboxRow, UnitOfWorkFactory
 
 MAX_PAGE = 1000
 AUTO_RECHARGE = "auto_recharge"
+_HTTP_STATUS = re.compile(r"HTTP (\d{3})\b")
+
+
+def public_error(error: str) -> str | None:
+    """What a customer is told of a failed delivery or payment: its kind, not its text. The
+    stored error (for the operator) may hold a receiver's answer, the addresses a host resolved
+    to, or a driver's message naming internal hosts."""
+    if not error:
+        return None
+    kind, sep, detail = error.partition(": ")
+    if not sep or kind == "skipped":  # the worker's own words
+        return error
+    if kind == "WebhookRejected":
+        status = _HTTP_STATUS.match(detail)
+        return f"the webhook answered HTTP {status.group(1)}" if status else "the webhook refused it"
+    if kind == "WebhookRefused":
+        if "non-public address" in detail:
+            return "the webhook's host is not a public address"
+        return (
+            "the webhook's host does not resolve" if "does not resolve" in detail else "the webhook's host is invalid"
+        )
+    if "Timeout" in kind:
+        return "no answer in time"
+    if kind.startswith("Connect") or kind in ("ConnectionRefusedError", "OSError"):
+        return "could not connect"
+    if kind.startswith("SMTP"):
+        return "the mail server did not take the message"
+    return "delivery failed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +102,6 @@ class NotificationHistory:
                     f"notification {outbox_id} is an auto-recharge request: giving up on it turned auto-recharge"
                     " off; the customer turns it on again"
                 )
-            uow.billing.mark_outbox(outbox_id, failed_at=None, attempts=0, next_attempt_at=now)
+            uow.billing.mark_outbox(outbox_id, failed_at=None, attempts=0, next_attempt_at=now, last_error="")
             uow.commit()
-        return NotificationState(replace(row, failed_at=None, attempts=0, next_attempt_at=now))
+        return NotificationState(replace(row, failed_at=None, attempts=0, next_attempt_at=now, last_error=""))

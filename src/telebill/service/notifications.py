@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from telebill.domain.errors import NotFound
 from telebill.service.charging import ChargingService
 from telebill.service.credits import CreditService, settings_of
+from telebill.service.notification_history import public_error
 from telebill.service.ports import Clock, OutboxRow, UnitOfWork, UnitOfWorkFactory
 from telebill.service.provider_ports import Notification, Notifier
 
@@ -125,7 +126,7 @@ class NotificationService:
             return self._failed(row, f"{type(exc).__name__}: {exc}")
         if outcome != "skipped":  # a skip records itself, with the settings it changes
             with self._uow() as uow:
-                uow.billing.mark_outbox(row.id, delivered_at=self._clock.now(), last_error="")
+                uow.billing.mark_outbox(row.id, claimed=row.attempts, delivered_at=self._clock.now(), last_error="")
                 uow.commit()
         return outcome
 
@@ -133,17 +134,21 @@ class NotificationService:
         now = self._clock.now()
         with self._uow() as uow:
             if row.attempts >= self._max_attempts:
-                self._give_up(uow, row, error, now)
+                self._give_up(uow, row, error, now, claimed=row.attempts)
                 outcome = "failed"
             else:
                 retry_at = now + backoff(row.attempts)
-                uow.billing.mark_outbox(row.id, next_attempt_at=retry_at, last_error=error[:_ERROR_CHARS])
+                uow.billing.mark_outbox(
+                    row.id, claimed=row.attempts, next_attempt_at=retry_at, last_error=error[:_ERROR_CHARS]
+                )
                 outcome = "retrying"
             uow.commit()
         return outcome
 
-    def _give_up(self, uow: UnitOfWork, row: OutboxRow, error: str, now: datetime) -> None:
-        uow.billing.mark_outbox(row.id, failed_at=now, last_error=error[:_ERROR_CHARS])
+    def _give_up(self, uow: UnitOfWork, row: OutboxRow, error: str, now: datetime, claimed: int | None = None) -> None:
+        """`claimed`: the attempt count of this worker's claim (None: the row is locked here)."""
+        if not uow.billing.mark_outbox(row.id, claimed=claimed, failed_at=now, last_error=error[:_ERROR_CHARS]):
+            return  # another worker, or the operator, took the row over meanwhile
         if row.topic != AUTO_RECHARGE:
             return
         # Left in flight, auto-recharge would never fire again. Stop it like a decline (the
@@ -155,7 +160,7 @@ class NotificationService:
         payload = {
             "account_sid": row.account_sid,
             "amount": row.payload.get("amount"),
-            "reason": error[:200],
+            "reason": public_error(error),  # the customer's message: no internal detail
         }
         uow.billing.enqueue(row.account_sid, "auto_recharge.failed", f"auto_recharge.failed:{row.id}", payload, now)
 
@@ -190,7 +195,10 @@ class NotificationService:
                 current = settings_of(uow, row.account_sid, lock=True)
                 uow.billing.save_settings(row.account_sid, replace(current, auto_recharge_in_flight=False))
                 uow.billing.mark_outbox(
-                    row.id, delivered_at=self._clock.now(), last_error="skipped: auto-recharge is off"
+                    row.id,
+                    claimed=row.attempts,
+                    delivered_at=self._clock.now(),
+                    last_error="skipped: auto-recharge is off",
                 )
                 uow.commit()
             return "skipped"

@@ -362,7 +362,12 @@ class BillingRepository(Protocol):
 
     def due(self, now: datetime, limit: int) -> list[OutboxRow]: ...
 
-    def mark_outbox(self, outbox_id: int, **values: Any) -> None: ...
+    def mark_outbox(self, outbox_id: int, claimed: int | None = None, **values: Any) -> bool:
+        """Change the row; with `claimed` (the attempt count a worker's claim gave it), only if
+        it still has that count and is neither delivered nor given up on: a worker whose lease
+        ran out, or whose row the operator sent again, does not record over the one now on it.
+        Whether it changed."""
+        ...
 
     def outbox_of(self, account_sid: str) -> list[OutboxRow]: ...
 

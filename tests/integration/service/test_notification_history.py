@@ -87,3 +87,24 @@ def test_an_auto_recharge_given_up_on_is_not_sent_again(world: World) -> None:
     with pytest.raises(Conflict, match="turns it on again"):
         world.c.notification_history.retry(row.id)
     assert [n.status for n in world.c.notification_history.failed()[0]] == ["failed"]
+
+
+def test_a_worker_whose_row_was_taken_over_does_not_record_over_the_new_attempt(
+    world: World, receiver: Receiver
+) -> None:
+    """A worker's lease ran out (or the operator sent the row again) while it delivered: its
+    outcome no longer belongs to the row, which another worker has claimed since."""
+    row = cross_low_balance(world, receiver)
+    with SqlUnitOfWorkFactory(world.c.engine)() as uow:
+        assert uow.billing.mark_outbox(row.id, attempts=1)  # the first worker's claim
+        uow.commit()
+    with SqlUnitOfWorkFactory(world.c.engine)() as uow:
+        assert uow.billing.mark_outbox(row.id, attempts=2)  # its lease ran out: another worker's claim
+        uow.commit()
+    with SqlUnitOfWorkFactory(world.c.engine)() as uow:
+        stale = uow.billing.mark_outbox(row.id, claimed=1, next_attempt_at=world.clock.now(), last_error="late")
+        current = uow.billing.mark_outbox(row.id, claimed=2, delivered_at=world.clock.now(), last_error="")
+        uow.commit()
+    assert (stale, current) == (False, True)
+    (delivered,), _ = world.c.notification_history.of_account(world.acme)
+    assert (delivered.status, delivered.row.last_error) == ("delivered", "")

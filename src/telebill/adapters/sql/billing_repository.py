@@ -179,8 +179,13 @@ class SqlBillingRepository:
             query = query.with_for_update(skip_locked=True)
         return [_outbox(r) for r in self.conn.execute(query)]
 
-    def mark_outbox(self, outbox_id: int, **values: Any) -> None:
-        self.conn.execute(update(outbox).where(outbox.c.id == outbox_id).values(**values))
+    def mark_outbox(self, outbox_id: int, claimed: int | None = None, **values: Any) -> bool:
+        query = update(outbox).where(outbox.c.id == outbox_id)
+        if claimed is not None:  # only while the row is still as this worker's claim left it
+            query = query.where(
+                outbox.c.attempts == claimed, outbox.c.delivered_at.is_(None), outbox.c.failed_at.is_(None)
+            )
+        return bool(self.conn.execute(query.values(**values)).rowcount)
 
     def outbox_of(self, account_sid: str) -> list[OutboxRow]:
         rows = self.conn.execute(select(outbox).where(outbox.c.account_sid == account_sid).order_by(outbox.c.id))

@@ -227,7 +227,12 @@ outbox = Table(
 Index("ix_outbox_due", outbox.c.delivered_at, outbox.c.next_attempt_at)
 # an account's notifications newest first, and the ones given up on: pages are index ranges
 Index("ix_outbox_account_in_order", outbox.c.account_sid, outbox.c.id)
-Index("ix_outbox_failed", outbox.c.failed_at)
+Index(
+    "ix_outbox_failed",
+    outbox.c.id,
+    postgresql_where=outbox.c.failed_at.is_not(None),
+    sqlite_where=outbox.c.failed_at.is_not(None),
+)
 
 # how far a worker's passes are complete, across its processes and restarts (hold_expiry.py)
 worker_marks = Table(

@@ -3,9 +3,12 @@ its posted balance or its holds, with the change it made to each (credit-normal:
 to the balance, debits take from it; holds are its pending debits).
 
 Entries are in the order they were applied to the account, which is the order of their
-postings' ids: every transfer is written while its customer's row is locked (read with a lock,
-or changed by the transaction's first statement on it), and a posting takes its id from the
-database (a sequence on PostgreSQL, the row id on SQLite) when it is inserted, after that. A
+postings' ids: a posting takes its id from the database (a sequence on PostgreSQL, the row id
+on SQLite) when it is inserted, and every writer has its customer's row locked by then, in an
+earlier statement: a charging step with locks, a top-up and the hold-expiry worker read the row
+locked first; a step without locks updates it in a statement of its own before the insert. (A
+row locked only by the statement that also inserts the postings would not do: PostgreSQL may
+take the postings' ids before that statement's update waits for the lock.) A
 transfer's own id does not give that order: ids are taken a block at a time by each process,
 and a charging step that read its account without locks takes them before the lock. The
 postings of one transfer on an account are therefore consecutive among the account's.

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from telebill.domain.accounts import Principal
 from telebill.entrypoints.api.auth import basic_principal, container_of
-from telebill.service.notification_history import NotificationState
+from telebill.service.notification_history import NotificationState, public_error
 
 router = APIRouter(prefix="/v1/accounts", tags=["billing"])
 Caller = Annotated[Principal, Depends(basic_principal)]
@@ -26,7 +26,7 @@ def notification_json(n: NotificationState) -> dict[str, Any]:
         "next_attempt_at": r.next_attempt_at.isoformat() if n.status in ("pending", "retrying") else None,
         "delivered_at": r.delivered_at.isoformat() if r.delivered_at else None,
         "failed_at": r.failed_at.isoformat() if r.failed_at else None,
-        "last_error": r.last_error or None,
+        "last_error": public_error(r.last_error),  # its kind only: the text may name internal hosts
         "payload": r.payload,
     }
 

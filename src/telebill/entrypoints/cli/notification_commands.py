@@ -53,7 +53,7 @@ def list_notifications(
 
 
 @notifications_app.command("retry")
-def retry(outbox_id: Annotated[int, typer.Argument(min=1, help="The notification's id.")]) -> None:
+def retry(outbox_id: Annotated[int, typer.Argument(min=1, max=2**63 - 1, help="The notification's id.")]) -> None:
     """Send a notification given up on again (after fixing its cause): the worker delivers it at
     its next pass."""
     with container() as c:

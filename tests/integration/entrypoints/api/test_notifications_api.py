@@ -26,3 +26,15 @@ def test_a_low_balance_alert_is_listed_pending_with_what_it_says(live_server: Li
         assert listed["next_before"] is None
         bad = c.get(path(live_server, "acme", "/notifications"), params={"limit": 1001})
         assert bad.status_code == 400
+
+
+def test_a_failed_delivery_is_shown_to_the_customer_by_its_kind_not_its_text(live_server: LiveServer) -> None:
+    with client(live_server) as c:
+        fund(c, live_server)
+        ok(c.patch(path(live_server, "acme"), json={"webhook_url": "http://127.0.0.1:9/hook"}))
+        assert call(c, live_server, "long")["allowed"] is True
+        ok(c.post(path(live_server, "acme", "/calls/long/end"), json={"duration_s": 14400}))
+        assert live_server.container.notifications.run_once().retrying == 1  # a loopback address: refused
+        (alert,) = ok(c.get(path(live_server, "acme", "/notifications")))["notifications"]
+    assert (alert["status"], alert["attempts"]) == ("retrying", 1)
+    assert alert["last_error"] == "the webhook's host is not a public address"

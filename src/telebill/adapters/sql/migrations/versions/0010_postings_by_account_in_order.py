@@ -18,6 +18,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # built without blocking the postings' inserts (charging) while it runs
+        with op.get_context().autocommit_block():
+            op.create_index(
+                "ix_postings_account_in_order", "postings", ["account_id", "id"], postgresql_concurrently=True
+            )
+            op.drop_index("ix_postings_account_transfer", "postings", postgresql_concurrently=True)
+        return
     with op.batch_alter_table("postings", schema=None) as batch_op:
         batch_op.create_index("ix_postings_account_in_order", ["account_id", "id"], unique=False)
         batch_op.drop_index("ix_postings_account_transfer")

@@ -1,5 +1,6 @@
 """The outbox indexed for its pages: an account's notifications newest first (by account and
-id, replacing the index on the account alone), and the ones the worker gave up on.
+id, replacing the index on the account alone), and the ones the worker gave up on (a partial
+index of their ids).
 
 Revision ID: 0011
 Revises: 0010
@@ -8,6 +9,7 @@ Create Date: 2026-11-22 16:00:00.000000
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
@@ -16,10 +18,26 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+GIVEN_UP = "failed_at IS NOT NULL"
+
+
 def upgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        # built without blocking the outbox's inserts (charging steps enqueue alerts) while it runs
+        with op.get_context().autocommit_block():
+            op.create_index("ix_outbox_account_in_order", "outbox", ["account_sid", "id"], postgresql_concurrently=True)
+            op.create_index(
+                "ix_outbox_failed",
+                "outbox",
+                ["id"],
+                postgresql_where=sa.text(GIVEN_UP),
+                postgresql_concurrently=True,
+            )
+            op.drop_index("ix_outbox_account_sid", "outbox", postgresql_concurrently=True)
+        return
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_account_in_order", ["account_sid", "id"], unique=False)
-        batch_op.create_index("ix_outbox_failed", ["failed_at"], unique=False)
+        batch_op.create_index("ix_outbox_failed", ["id"], unique=False, sqlite_where=sa.text(GIVEN_UP))
         batch_op.drop_index(batch_op.f("ix_outbox_account_sid"))
 
 
