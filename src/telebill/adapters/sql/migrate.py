@@ -17,11 +17,25 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    command.upgrade(alembic_config(engine), revision)
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    finally:
+        _fresh_pool(engine)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    command.downgrade(alembic_config(engine), revision)
+    try:
+        command.downgrade(alembic_config(engine), revision)
+    finally:
+        _fresh_pool(engine)
+
+
+def _fresh_pool(engine: Engine) -> None:
+    """Drop the pooled connections the migrations used: a migration that built an index
+    concurrently switched its connection to autocommit and back, which leaves an explicit
+    isolation level on the driver's connection, and the charging path's pipelined round trips
+    (prepared.py) are then not used on it."""
+    engine.dispose()
 
 
 def check(engine: Engine) -> None:
