@@ -175,7 +175,8 @@ class CreditService:
                     raise InvalidInput("auto_recharge: the payment provider cannot charge the customer")
                 if updated.auto_recharge_amount <= 0:
                     raise InvalidInput("auto_recharge_amount must be positive when auto-recharge is on")
-            uow.billing.save_settings(account.sid, updated)
+            if updated != current:  # a save counts a revision: charging steps in flight run again
+                uow.billing.save_settings(account.sid, updated)
             result = self._balance(uow, account, updated)
             uow.commit()
         return result

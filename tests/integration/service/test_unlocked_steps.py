@@ -125,6 +125,19 @@ def test_a_step_whose_settings_changed_meanwhile_runs_again_with_the_new_ones(
 
 
 @pytest.mark.usefixtures("postgres")
+def test_settings_saved_unchanged_meanwhile_do_not_make_a_step_run_again(
+    demo_container: Container, acme: Account
+) -> None:
+    c = demo_container
+    c.credits.top_up(acme, "10.00", "t1")
+    warm_up(c, acme)
+    same = {"billing_address": "1 Main St, San Francisco", "low_balance_threshold": "5.00"}
+    charging, units = interleaved(c, lambda: c.credits.update_settings(acme, same))
+    assert charging.authorize(acme, request("first")).allowed
+    assert (units.guarded, units.committed, units.units) == (1, 1, 1)
+
+
+@pytest.mark.usefixtures("postgres")
 def test_an_unlocked_end_answers_the_balance_it_committed(demo_container: Container, acme: Account) -> None:
     c = demo_container
     c.credits.top_up(acme, "10.00", "t1")
