@@ -1,4 +1,5 @@
-"""Wire shapes shared by the CLI and the HTTP API: quotes and charges as JSON-ready dicts.
+"""Wire shapes shared by the CLI and the HTTP API: quotes, charges and notifications as
+JSON-ready dicts.
 
 Amounts are decimal strings, never numbers, so no client can turn them into floats.
 """
@@ -12,6 +13,7 @@ from telebill.domain.errors import InvalidInput
 from telebill.domain.money import format_decimal
 from telebill.domain.rating import Charge
 from telebill.service.catalog import PriceLine
+from telebill.service.notification_history import NotificationState, public_error
 
 
 def parse_instant(text: str | None, option: str) -> datetime | None:
@@ -78,3 +80,28 @@ def charge_json(charge: Charge) -> dict[str, Any]:
         "tier": q.tier.describe(),
         "explanation": charge.explain(),
     }
+
+
+def notification_json(n: NotificationState, operator: bool = False) -> dict[str, Any]:
+    """A notification and its delivery state. The account sees its payload and the kind of a
+    failure only (the stored error may name internal hosts); the operator sees the account and
+    the stored error."""
+    r = n.row
+    shape: dict[str, Any] = {"id": r.id}
+    if operator:
+        shape["account_sid"] = r.account_sid
+    shape.update(
+        {
+            "topic": r.topic,
+            "status": n.status,
+            "created_at": r.created_at.isoformat(),
+            "attempts": r.attempts,
+            "next_attempt_at": r.next_attempt_at.isoformat() if n.status in ("pending", "retrying") else None,
+            "delivered_at": r.delivered_at.isoformat() if r.delivered_at else None,
+            "failed_at": r.failed_at.isoformat() if r.failed_at else None,
+            "last_error": (r.last_error or None) if operator else public_error(r.last_error),
+        }
+    )
+    if not operator:
+        shape["payload"] = r.payload
+    return shape

@@ -36,7 +36,7 @@ from telebill.service.hold_expiry import HoldExpiry, call_step_key
 from telebill.service.ledger import Floor, Ledger, customer_credit_code
 from telebill.service.ports import CallRow, Clock, UnitOfWork, UnitOfWorkFactory
 from telebill.service.pricing import PricingService
-from telebill.service.step_guard import consequences, stepped
+from telebill.service.step_guard import commit_step, consequences, stepped
 from telebill.service.step_ports import GuardFailed, StepGuard, StepReads
 
 MAX_CALL_S = 4 * 3600
@@ -148,12 +148,10 @@ class ChargingService:
             call, available, guard = self._open(uow, account, kind, call, settings, now, unlocked)
             uow.billing.add_call(call)
             held = tariff_of(call).cost(call.granted_until_s) if call.hold_transfer_id is not None else 0
-            if guard is not None:  # the answer from the balance as committed
-                available = uow.commit_guarded(guard).credit_available
-                return self._answer(uow, account, call, settings, available, held)
-            answer = self._answer(uow, account, call, settings, available, held)
-            uow.commit()
-            return answer
+            committed = commit_step(uow, guard)
+            if committed is not None:  # read without locks: the answer from the balance as committed
+                available = committed.credit_available
+            return self._answer(uow, account, call, settings, available, held)
 
     def _open(
         self,
@@ -308,10 +306,7 @@ class ChargingService:
             guard = consequences(
                 uow, account, settings, before, after, now, customer_id, unlocked=unlocked, covered=not tariff.free
             )
-            if guard is not None:
-                uow.commit_guarded(guard)
-            else:
-                uow.commit()
+            commit_step(uow, guard)
         proceed = grant >= self._interval or (settings.policy is NegativePolicy.ALLOW_NEGATIVE and grant > 0)
         return Usage(proceed and grant > 0, call.granted_until_s, call.charged, call)
 
@@ -390,10 +385,9 @@ class ChargingService:
                 uow, account, settings, before, after.credit_available, now, customer_id,
                 unlocked=unlocked, covered=False,
             )  # fmt: skip
-            if guard is not None:
-                after = uow.commit_guarded(guard)
-            else:
-                uow.commit()
+            committed = commit_step(uow, guard)
+            if committed is not None:  # read without locks: the balance as committed
+                after = committed
         return CallEnd(call.charged, call.billed_s or 0, after.credit_balance, call)
 
     def _active_call(self, uow: UnitOfWork, account: Account, call_id: str) -> CallRow:

@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from telebill.domain.accounts import Account
+from telebill.domain.ledger import Balance
 from telebill.domain.prepaid import BillingSettings, after_balance_change, quiet_above
 from telebill.service.credits import balance_events
 from telebill.service.ports import UnitOfWork
@@ -97,3 +98,12 @@ def least_available(settings: BillingSettings, before: int, after: int, *, cover
         bounds.append(quiet)
     least = max(bounds)
     return least if after >= least else None
+
+
+def commit_step(uow: UnitOfWork, guard: StepGuard | None) -> Balance | None:
+    """Commit a step: with its guard when it read without locks, and then the guarded ledger
+    account's balance as committed (None for a locked step, whose own reads are current)."""
+    if guard is None:
+        uow.commit()
+        return None
+    return uow.commit_guarded(guard)

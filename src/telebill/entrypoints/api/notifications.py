@@ -9,26 +9,10 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from telebill.domain.accounts import Principal
 from telebill.entrypoints.api.auth import basic_principal, container_of
-from telebill.service.notification_history import NotificationState, public_error
+from telebill.entrypoints.presenters import notification_json
 
 router = APIRouter(prefix="/v1/accounts", tags=["billing"])
 Caller = Annotated[Principal, Depends(basic_principal)]
-
-
-def notification_json(n: NotificationState) -> dict[str, Any]:
-    r = n.row
-    return {
-        "id": r.id,
-        "topic": r.topic,
-        "status": n.status,
-        "created_at": r.created_at.isoformat(),
-        "attempts": r.attempts,
-        "next_attempt_at": r.next_attempt_at.isoformat() if n.status in ("pending", "retrying") else None,
-        "delivered_at": r.delivered_at.isoformat() if r.delivered_at else None,
-        "failed_at": r.failed_at.isoformat() if r.failed_at else None,
-        "last_error": public_error(r.last_error),  # its kind only: the text may name internal hosts
-        "payload": r.payload,
-    }
 
 
 @router.get("/{sid}/notifications")

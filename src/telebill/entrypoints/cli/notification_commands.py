@@ -8,23 +8,9 @@ from typing import Annotated
 import typer
 
 from telebill.entrypoints.cli.context import container
-from telebill.service.notification_history import NotificationState
+from telebill.entrypoints.presenters import notification_json
 
 notifications_app = typer.Typer(help="Notifications in the outbox.", no_args_is_help=True)
-
-
-def _line(n: NotificationState) -> dict[str, object]:
-    r = n.row
-    return {
-        "id": r.id,
-        "account_sid": r.account_sid,
-        "topic": r.topic,
-        "status": n.status,
-        "created_at": r.created_at.isoformat(),
-        "attempts": r.attempts,
-        "failed_at": r.failed_at.isoformat() if r.failed_at else None,
-        "last_error": r.last_error or None,
-    }
 
 
 @notifications_app.command("list")
@@ -46,7 +32,7 @@ def list_notifications(
         else:
             rows, more = c.notification_history.failed(limit, before)
     for n in rows:
-        line = _line(n)
+        line = notification_json(n, operator=True)
         typer.echo(json.dumps(line) if as_json else " ".join(f"{k}={v}" for k, v in line.items()))
     if more:
         typer.echo(f"more: --before {rows[-1].row.id}", err=True)
@@ -58,4 +44,4 @@ def retry(outbox_id: Annotated[int, typer.Argument(min=1, max=2**63 - 1, help="T
     its next pass."""
     with container() as c:
         n = c.notification_history.retry(outbox_id)
-    typer.echo(" ".join(f"{k}={v}" for k, v in _line(n).items()))
+    typer.echo(" ".join(f"{k}={v}" for k, v in notification_json(n, operator=True).items()))
