@@ -36,7 +36,7 @@ from telebill.service.hold_expiry import HoldExpiry, call_step_key
 from telebill.service.ledger import Floor, Ledger, customer_credit_code
 from telebill.service.ports import CallRow, Clock, UnitOfWork, UnitOfWorkFactory
 from telebill.service.pricing import PricingService
-from telebill.service.step_guard import commit_step, consequences, stepped
+from telebill.service.step_guard import NO_BOUND, commit_step, consequences, stepped
 from telebill.service.step_ports import GuardFailed, StepGuard, StepReads
 
 MAX_CALL_S = 4 * 3600
@@ -141,6 +141,8 @@ class ChargingService:
             elif admission_error is not None:
                 raise admission_error
             if refusal is not None:
+                if unlocked:  # decided on what earlier steps read (account_snapshots): decide it afresh
+                    raise GuardFailed(f"refused ({refusal.value}) on the account as read without locks")
                 call = _refused(call, refusal)
                 uow.billing.add_call(call)
                 uow.commit()
@@ -177,7 +179,7 @@ class ChargingService:
                 if unlocked:  # refused for credit: decided on the balance as it is, locked
                     raise GuardFailed("the message price is above the budget read")
                 return _refused(call, Refusal.INSUFFICIENT_CREDIT), available, None
-            guard = None
+            guard = self._unmoved(account, customer_id, unlocked)
             if price:
                 ledger.transfer(
                     self._key(account, call.call_id, "sms"), TransferKind.POSTED, customer_id, revenue_id, price,
@@ -191,7 +193,7 @@ class ChargingService:
             call = replace(call, status="ended", charged=price, duration_s=0, billed_s=0, answered=True, ended_at=now)
             return call, available - price, guard
         if tariff.free:
-            return replace(call, granted_until_s=MAX_CALL_S), available, None
+            return replace(call, granted_until_s=MAX_CALL_S), available, self._unmoved(account, customer_id, unlocked)
         grant = tariff.affordable_seconds(budget, self._interval)
         if unlocked and grant < self._interval:
             raise GuardFailed("the credit read covers less than an interval")
@@ -205,6 +207,12 @@ class ChargingService:
             uow, account, settings, available, after, now, customer_id, unlocked=unlocked, covered=True
         )
         return call, after, guard
+
+    @staticmethod
+    def _unmoved(account: Account, customer_id: int, unlocked: bool) -> StepGuard | None:
+        """The guard of an unlocked step that moves no money: the settings it decided on (and
+        the line and blocks, which count in their revision) still stand at its commit."""
+        return StepGuard(account.sid, customer_id, NO_BOUND) if unlocked else None
 
     def _hold(
         self,

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
+from telebill.adapters.sql.account_snapshots import AccountSnapshots
 from telebill.adapters.sql.billing_tables import (
     account_numbers,
     billing_settings,
@@ -94,8 +95,9 @@ _MEMBERS = (
 
 
 class SqlBillingRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, snapshots: AccountSnapshots | None = None) -> None:
         self.conn = conn
+        self._snapshots = snapshots
         # False: a step reading without locks (step_guard.py); asked-for locks are not taken
         self.locking = True
         self.revisions: dict[str, int] = {}  # settings read, by account: their revision
@@ -113,6 +115,8 @@ class SqlBillingRepository:
         return _settings(row) if row else None
 
     def save_settings(self, account_sid: str, settings: BillingSettings) -> None:
+        if self._snapshots is not None:  # read afresh by this process's next step
+            self._snapshots.forget(account_sid)
         values = _settings_values(settings)
         updated = self.conn.execute(
             update(billing_settings)
@@ -254,7 +258,21 @@ class SqlBillingRepository:
         )
         return [LineRow(r.e164, r.account_sid, bool(r.international_calling), r.created_at) for r in rows]
 
+    def _changed_policy(self, account_sid: str) -> None:
+        """A change to what charging steps read of an account besides its settings (a line,
+        the blocks) counts a revision of its settings too: steps in flight that read it
+        without locks then run again, and what processes kept of it is read afresh
+        (account_snapshots.py)."""
+        if self._snapshots is not None:
+            self._snapshots.forget(account_sid)
+        self.conn.execute(
+            update(billing_settings)
+            .where(billing_settings.c.account_sid == account_sid)
+            .values(revision=billing_settings.c.revision + 1)
+        )
+
     def add_line(self, line: LineRow) -> None:
+        self._changed_policy(line.account_sid)
         self.conn.execute(
             insert(account_numbers).values(
                 e164=line.e164,
@@ -265,9 +283,14 @@ class SqlBillingRepository:
         )
 
     def set_international(self, e164: str, enabled: bool) -> None:
-        self.conn.execute(
-            update(account_numbers).where(account_numbers.c.e164 == e164).values(international_calling=enabled)
+        owner = self.conn.scalar(
+            update(account_numbers)
+            .where(account_numbers.c.e164 == e164)
+            .values(international_calling=enabled)
+            .returning(account_numbers.c.account_sid)
         )
+        if owner is not None:
+            self._changed_policy(owner)
 
     def members(self, e164: str) -> list[str]:
         return [r.key_sid for r in self.conn.execute(_MEMBERS, {"e164": e164})]
@@ -289,11 +312,13 @@ class SqlBillingRepository:
 
     def add_block(self, account_sid: str, kind: str, value: str, now: datetime) -> None:
         if (kind, value) not in self.blocks(account_sid):
+            self._changed_policy(account_sid)
             self.conn.execute(
                 insert(destination_blocks).values(account_sid=account_sid, kind=kind, value=value, created_at=now)
             )
 
     def remove_block(self, account_sid: str, kind: str, value: str) -> None:
+        self._changed_policy(account_sid)
         self.conn.execute(
             delete(destination_blocks).where(
                 destination_blocks.c.account_sid == account_sid,

@@ -229,18 +229,27 @@ class Read:
         return self.statement.one_or_none(conn, self.params)
 
 
-def prefetch(conn: Connection, reads: Sequence[Read]) -> None:
+def prefetch(
+    conn: Connection, reads: Sequence[Read], known: Sequence[tuple[Read, list[Any]]] = ()
+) -> list[list[Any]] | None:
     """Make these reads now, in one round trip and in this order, and keep their rows for the
-    transaction's first identical reads. Only with deferred writes (a database server), and
-    only before the transaction has written anything; elsewhere each read runs when made."""
+    transaction's first identical reads; the rows of each read. Only with deferred writes (a
+    database server), and only before the transaction has written anything; elsewhere each
+    read runs when made (None). `known`: reads answered without asking, by rows the caller
+    kept from an earlier transaction (account_snapshots.py)."""
     deferred = conn.info.get(_DEFERRED)
-    if deferred is None or deferred or not reads:
-        return
+    if deferred is None or deferred or not (reads or known):
+        return None
     dialect = conn.dialect
     planned = [(r, r.statement._compiled(dialect)) for r in reads]
     planned_args = [r.statement._args(c, r.params) for r, c in planned]
     statements = [Statement(c.sql, args, rows=True) for (_, c), args in zip(planned, planned_args, strict=True)]
-    conn.info[_PREFETCHED] = _kept(dialect, planned, planned_args, _pipelined(conn, statements))
+    kept, rows = _kept(dialect, planned, planned_args, _pipelined(conn, statements) if statements else [])
+    for r, found in known:
+        c = r.statement._compiled(dialect)
+        kept.setdefault(_key(c, r.statement._args(c, r.params)), found)
+    conn.info[_PREFETCHED] = kept
+    return rows
 
 
 def _kept(
@@ -248,17 +257,19 @@ def _kept(
     planned: list[tuple[Read, _Compiled]],
     planned_args: list[Any],
     fetched: Sequence[libpq_pipeline.Rows | None],
-) -> dict[Hashable, list[Any]]:
-    """The rows read ahead, by the reads they answer."""
+) -> tuple[dict[Hashable, list[Any]], list[list[Any]]]:
+    """The rows read ahead, by the reads they answer; and in the order read."""
     kept: dict[Hashable, list[Any]] = {}
+    in_order: list[list[Any]] = []
     for (r, c), args, got in zip(planned, planned_args, fetched, strict=True):
         rows = _materialized(c, dialect, got.types, got.rows) if got is not None else []
+        in_order.append(rows)
         kept[_key(c, args)] = rows
         other = r.answers(rows) if r.answers is not None else None
         if other is not None:
             oc = other[0]._compiled(dialect)
             kept[_key(oc, other[0]._args(oc, other[1]))] = rows
-    return kept
+    return kept, in_order
 
 
 def defer_writes(conn: Connection, enabled: bool) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import asdict, replace
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from telebill.adapters.sql import step_guard
 from telebill.adapters.sql.account_repository import SqlAccountRepository
+from telebill.adapters.sql.account_snapshots import AccountSnapshots, Snapshot
 from telebill.adapters.sql.billing_repository import SqlBillingRepository
 from telebill.adapters.sql.catalog_repository import SqlCatalogRepository
 from telebill.adapters.sql.fx_repository import SqlFxRepository
@@ -40,8 +42,10 @@ class SqlUnitOfWork:
         writer_lock: threading.RLock | None = None,
         transfer_ids: IdBlocks | None = None,
         shared: SharedConnection | None = None,
+        snapshots: AccountSnapshots | None = None,
     ) -> None:
         self._engine = engine
+        self._snapshots = snapshots
         self._conn: Connection | None = None
         self._writer_lock = writer_lock
         self._transfer_ids = transfer_ids
@@ -69,7 +73,7 @@ class SqlUnitOfWork:
         self.accounts = SqlAccountRepository(self._conn)
         self.fx = SqlFxRepository(self._conn)
         self.ledger = SqlLedgerRepository(self._conn, self._transfer_ids)
-        self.billing = SqlBillingRepository(self._conn)
+        self.billing = SqlBillingRepository(self._conn, self._snapshots)
         return self
 
     def __exit__(
@@ -113,24 +117,80 @@ class SqlUnitOfWork:
     def read_ahead(self, reads: StepReads) -> bool:
         """On a database server, the step's reads in one round trip (prepared.py); embedded,
         each read is a function call and runs when made. Reads without locks only where the
-        guarded commit can be pipelined (step_guard.py)."""
+        guarded commit can be pipelined (step_guard.py); such a step is answered from what
+        earlier steps of the process read of the account where it can (account_snapshots.py).
+        The settings are read before the line and the blocks, so that these are kept with a
+        revision read before them."""
         assert self._conn is not None
-        if self._transfer_ids is None or not deferring(self._conn):
+        if self._transfer_ids is None or self._snapshots is None or not deferring(self._conn):
             return False
-        if reads.unlocked:
+        sid, unlocked = reads.account_sid, reads.unlocked
+        if unlocked:
             self.billing.locking = self.ledger.locking = False
-        planned: list[Read] = [self.billing.call_read(reads.account_sid, reads.call_id, lock=True)]
+        kept = self._snapshots.get(sid) if unlocked else None
+        settings = self.billing.settings_read(sid, lock=True)
+        line = self.billing.line_read(reads.line_e164) if reads.line_e164 is not None else None
+        blocks = self.billing.blocks_read(sid) if reads.blocks else None
+        ledger_id = reads.ledger_account_id
+        ledger = self.ledger.lock_read([ledger_id]) if ledger_id is not None else None
+        planned: list[Read] = [self.billing.call_read(sid, reads.call_id, lock=True)]
         if reads.hold_of_call:
-            planned.append(self.ledger.hold_of_call_read(reads.account_sid, reads.call_id))
-        if reads.line_e164 is not None:
-            planned.append(self.billing.line_read(reads.line_e164))
-        if reads.blocks:
-            planned.append(self.billing.blocks_read(reads.account_sid))
-        planned.append(self.billing.settings_read(reads.account_sid, lock=True))
-        if reads.ledger_account_id is not None:
-            planned.append(self.ledger.lock_read([reads.ledger_account_id]))
-        prefetch(self._conn, planned)
-        return reads.unlocked
+            planned.append(self.ledger.hold_of_call_read(sid, reads.call_id))
+        known: list[tuple[Read, list[Any]]] = []
+
+        def answer(read: Read | None, rows: list[Any] | None) -> None:
+            if read is None:
+                return
+            if rows is None:
+                planned.append(read)
+            else:
+                known.append((read, rows))
+
+        answer(settings, [kept.settings] if kept is not None else None)
+        hit = kept.lines.get(reads.line_e164 or "") if kept is not None else None
+        answer(line, [hit] if hit is not None else None)
+        answer(blocks, kept.blocks if kept is not None else None)
+        hit = kept.ledger.get(ledger_id or 0) if kept is not None else None
+        answer(ledger, [hit] if hit is not None else None)
+        fetched = prefetch(self._conn, planned, known)
+        if fetched is not None:
+            self._keep(sid, kept, dict(zip(map(id, planned), fetched, strict=True)), settings, line, blocks, ledger)
+        return unlocked
+
+    def _keep(
+        self,
+        sid: str,
+        kept: Snapshot | None,
+        fetched: dict[int, list[Any]],
+        settings: Read,
+        line: Read | None,
+        blocks: Read | None,
+        ledger: Read | None,
+    ) -> None:
+        """Keep what this step read of its account for the next ones (account_snapshots.py)."""
+        assert self._snapshots is not None
+        locked = self.billing.locking
+        if id(settings) in fetched:
+            rows = fetched[id(settings)]
+            if not rows:  # no settings: nothing is kept (there is no revision to bump)
+                self._snapshots.forget(sid)
+                return
+            revision = int(rows[0].revision)
+            kept = kept if kept is not None and kept.revision == revision else Snapshot(revision, rows[0])
+        if kept is None:
+            return
+        if line is not None and id(line) in fetched:
+            rows = fetched[id(line)]
+            if rows and rows[0].account_sid == sid:  # another account's line is read each time
+                kept = replace(kept, lines={**kept.lines, rows[0].e164: rows[0]})
+        if blocks is not None and id(blocks) in fetched:
+            kept = replace(kept, blocks=fetched[id(blocks)])
+        if locked:  # a step with locks changes the ledger rows: the next one reads them
+            kept = replace(kept, ledger={})
+        elif ledger is not None and id(ledger) in fetched and fetched[id(ledger)]:
+            row = fetched[id(ledger)][0]
+            kept = replace(kept, ledger={**kept.ledger, int(row.id): row})
+        self._snapshots.keep(sid, kept)
 
     def commit_guarded(self, guard: StepGuard) -> Balance:
         assert self._conn is not None
@@ -145,10 +205,14 @@ class SqlUnitOfWork:
             self._broken = True
             raise _retryable(exc) from exc
         except GuardFailed:
+            if self._snapshots is not None:
+                self._snapshots.forget(guard.account_sid)
             raise
         except BaseException:
             self._broken = True
             raise
+        if self._snapshots is not None:
+            self._snapshots.committed(guard.account_sid, revision, guard.ledger_account_id, asdict(balance))
         return balance
 
     def commit(self) -> None:
@@ -210,9 +274,10 @@ class SqlUnitOfWorkFactory:
         # deferred writes and ids taken in blocks need psycopg 3 (pipeline mode) on PostgreSQL
         pipelined = engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
         self._transfer_ids = IdBlocks() if pipelined else None
+        self.snapshots = AccountSnapshots() if pipelined else None
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self._writer_lock, self._transfer_ids, self._shared)
+        return SqlUnitOfWork(self.engine, self._writer_lock, self._transfer_ids, self._shared, self.snapshots)
 
     def close(self) -> None:
         """Give back the shared connection (SQLite); the engine's pool can then be disposed."""

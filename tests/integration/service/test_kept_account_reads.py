@@ -1,0 +1,141 @@
+"""What a process keeps of an account between charging steps (account_snapshots.py): steps
+that read without locks are answered from it, and a change made by another process (which
+cannot tell this one) is still obeyed at the next step. Two containers on one database stand
+for two server processes. PostgreSQL only: on SQLite steps always run with locks and read
+everything."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from prepaid_account import UK_MOBILE, US_LINE, prepaid_account
+
+from telebill.adapters.clock import FrozenClock
+from telebill.adapters.sql import uow as uow_module
+from telebill.bootstrap import Container, bootstrap
+from telebill.config import Settings
+from telebill.domain.accounts import Account, Principal, Role
+from telebill.service.call_admission import CallRequest
+
+FR_MOBILE = "+33612345678"
+
+
+@pytest.fixture
+def a(demo_container: Container, database_url: str) -> Container:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite runs one writer at a time: its steps always run with locks, reading all")
+    return demo_container
+
+
+@pytest.fixture
+def b(a: Container, database_url: str, clock: FrozenClock) -> Iterator[Container]:
+    """Another server process on the same database."""
+    other = bootstrap(Settings(database_url=database_url), clock)
+    try:
+        yield other
+    finally:
+        other.close()
+
+
+@pytest.fixture
+def acme(a: Container) -> Account:
+    acct = prepaid_account(a)
+    a.credits.top_up(acct, "10.00", "t1")
+    return acct
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """For each step read ahead: how many reads went to the database, and how many were
+    answered from what the process kept."""
+    seen: list[tuple[int, int]] = []
+    real = uow_module.prefetch
+
+    def prefetch(conn: Any, planned: Any, known: Any = ()) -> Any:
+        seen.append((len(planned), len(known)))
+        return real(conn, planned, known)
+
+    monkeypatch.setattr(uow_module, "prefetch", prefetch)
+    return seen
+
+
+def call(a: Container, acme: Account, call_id: str, to: str = UK_MOBILE) -> tuple[bool, str | None]:
+    answer = a.charging.authorize(acme, CallRequest(call_id, US_LINE, to))
+    if answer.allowed:
+        a.charging.end(acme, call_id, 30, True)
+    return answer.allowed, answer.reason
+
+
+def test_after_the_first_call_a_step_reads_only_its_call_and_hold(
+    a: Container, acme: Account, reads: list[tuple[int, int]]
+) -> None:
+    assert call(a, acme, "first") == (True, None)
+    reads.clear()
+    assert call(a, acme, "second") == (True, None)
+    # authorise: the call row; the settings, line, blocks and ledger row kept. End: the call
+    # and its hold; the settings and ledger row kept
+    assert reads == [(1, 4), (2, 2)]
+    assert a.ledger.verify().ok
+
+
+def test_international_calling_turned_off_by_another_process_refuses_the_next_call(
+    a: Container, b: Container, acme: Account
+) -> None:
+    assert call(a, acme, "first") == (True, None)
+    b.lines.set_international(Principal(acme, Role.ADMIN), acme, US_LINE, False)
+    assert call(a, acme, "second") == (False, "international_calling_disabled")
+    assert a.credits.balance(acme).available == 10_000_000 - 21_000
+
+
+def test_a_block_added_by_another_process_refuses_the_next_call(a: Container, b: Container, acme: Account) -> None:
+    assert call(a, acme, "first") == (True, None)
+    b.lines.block(Principal(acme, Role.ADMIN), acme, "GB")
+    assert call(a, acme, "second") == (False, "destination_blocked")
+
+
+def test_a_block_removed_by_another_process_no_longer_refuses(a: Container, b: Container, acme: Account) -> None:
+    a.lines.block(Principal(acme, Role.ADMIN), acme, "FR")
+    assert call(a, acme, "first") == (True, None)
+    assert call(a, acme, "to France", FR_MOBILE) == (False, "destination_blocked")
+    b.lines.unblock(Principal(acme, Role.ADMIN), acme, "FR")
+    assert call(a, acme, "to France again", FR_MOBILE) == (True, None)
+
+
+def test_an_account_suspended_by_another_process_is_refused_at_the_next_call(
+    a: Container, b: Container, acme: Account
+) -> None:
+    assert call(a, acme, "first") == (True, None)
+    b.credits.update_settings(acme, {"suspended": True})
+    assert call(a, acme, "second") == (False, "account_suspended")
+
+
+def test_credit_spent_by_another_process_is_what_the_next_call_sees(a: Container, b: Container, acme: Account) -> None:
+    a.credits.update_settings(acme, {"low_balance_threshold": "0"})
+    assert call(a, acme, "first") == (True, None)
+    left = a.credits.balance(acme).available  # 9.979
+    # another process spends all but 0.025: one minute's hold (0.021) fits, two do not
+    minutes = (left - 21_000) // 21_000
+    spent = 0
+    while spent < minutes:  # calls of at most 4 hours
+        length = min(minutes - spent, 240)
+        assert b.charging.authorize(acme, CallRequest(f"elsewhere {spent}", US_LINE, UK_MOBILE)).allowed
+        b.charging.end(acme, f"elsewhere {spent}", length * 60, True)
+        spent += length
+    assert b.credits.balance(acme).available == left - minutes * 21_000 < 42_000
+    answer = a.charging.authorize(acme, CallRequest("second", US_LINE, UK_MOBILE))
+    assert answer.allowed
+    assert answer.max_duration_s < 180  # from the balance as it is, not as this process last saw it
+    assert not a.charging.authorize(acme, CallRequest("third", US_LINE, UK_MOBILE)).allowed
+    assert a.ledger.verify().ok
+
+
+def test_a_change_made_by_this_process_is_read_afresh_at_once(
+    a: Container, acme: Account, reads: list[tuple[int, int]]
+) -> None:
+    assert call(a, acme, "first") == (True, None)
+    a.lines.set_international(Principal(acme, Role.ADMIN), acme, US_LINE, False)
+    reads.clear()
+    assert call(a, acme, "second") == (False, "international_calling_disabled")
+    assert reads[0] == (5, 0)  # the call, settings, line, blocks, ledger row: all read
