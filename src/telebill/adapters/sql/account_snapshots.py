@@ -25,7 +25,7 @@ changed in place, so threads share them without a lock.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 CAPACITY = 20_000  # accounts; past that the oldest kept entry goes
@@ -70,4 +70,4 @@ class AccountSnapshots:
         if kept is None or kept.revision != revision or ledger_id not in kept.ledger:
             return
         row = kept.ledger[ledger_id]._replace(**balance)
-        self._kept[account_sid] = replace(kept, ledger={**kept.ledger, ledger_id: row})
+        self._kept[account_sid] = Snapshot(kept.revision, kept.settings, kept.lines, kept.blocks, {ledger_id: row})

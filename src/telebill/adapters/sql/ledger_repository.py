@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from telebill.adapters.sql import ledger_statement
 from telebill.adapters.sql.billing_tables import calls, ledger_accounts, postings, transfers
-from telebill.adapters.sql.prepared import Prepared, Read
+from telebill.adapters.sql.prepared import Prepared, Read, queued
 from telebill.domain.ledger import AccountKind, Balance, Leg, TransferKind
 from telebill.service.ports import LedgerAccountRow, LedgerEntryRow, TransferRow
 
@@ -167,6 +167,10 @@ class SqlLedgerRepository:
         self.conn = conn
         self._ids = ids
         self.locking = True  # False: a step reading without locks (step_guard.py)
+        # a step without locks: its balance changes not yet sent, summed by account in the
+        # order first changed, and the queued batch that sends them
+        self._unsent: dict[int, Balance] = {}
+        self._batch: Any = None
 
     def account_by_code(self, code: str) -> LedgerAccountRow | None:
         row = _BY_CODE.one_or_none(self.conn, {"code": code})
@@ -220,7 +224,10 @@ class SqlLedgerRepository:
         statement (the driver's cost per statement outweighs SQLite's in executing it),
         except for a step reading without locks: its updates take the rows' locks, in the
         given order (the customer's first, as a locked step locks it first), where one
-        statement would take them in id order."""
+        statement would take them in id order. Such a step's later transfers add to the
+        batch while it waits to be sent: one update per account for all of them, at the
+        place of the first (the order of the locks is kept, and only the rows' final values
+        are checked)."""
         if len(deltas) == 2 and self.locking and self.conn.dialect.name == "postgresql":
             (a, da), (b, db) = deltas.items()
             params: dict[str, int] = {"a": a, "b": b}
@@ -228,7 +235,11 @@ class SqlLedgerRepository:
                 params[f"a_{f}"], params[f"b_{f}"] = getattr(da, f), getattr(db, f)
             _ADD_TO_TWO_BALANCES.run(self.conn, params)
             return
-        _ADD_TO_BALANCE.run_many(
+        merging = not self.locking and queued(self.conn, self._batch)
+        unsent = self._unsent if merging else {}
+        for account_id, delta in deltas.items():
+            unsent[account_id] = unsent[account_id].plus(delta) if account_id in unsent else delta
+        self._batch = _ADD_TO_BALANCE.run_many(
             self.conn,
             [
                 {
@@ -238,9 +249,11 @@ class SqlLedgerRepository:
                     "dq": b.debits_pending,
                     "cq": b.credits_pending,
                 }
-                for account_id, b in deltas.items()
+                for account_id, b in unsent.items()
             ],
+            instead=self._batch if merging else None,
         )
+        self._unsent = unsent
 
     def transfer_by_key(self, key: str) -> TransferRow | None:
         row = _BY_KEY.one_or_none(self.conn, {"key": key})

@@ -108,14 +108,15 @@ class Prepared:
         `flush=False`: a read that cannot depend on this transaction's queued writes."""
         c = self._compiled(conn.dialect)
         args = self._args(c, params)
-        deferred = conn.info.get(_DEFERRED)
+        info = conn.info  # a property reached through the pool's records: read once
+        deferred = info.get(_DEFERRED)
         if deferred is not None:
             if c.table is not None:  # a write: what was read ahead may be stale from now on
-                conn.info.pop(_PREFETCHED, None)
+                info.pop(_PREFETCHED, None)
             if c.row is None:
                 deferred.append((c, args, False))
                 return []
-            prefetched = conn.info.get(_PREFETCHED)
+            prefetched = info.get(_PREFETCHED)
             if prefetched:
                 hit: list[Any] | None = prefetched.pop(_key(c, args), None)
                 if hit is not None:
@@ -146,14 +147,22 @@ class Prepared:
     def run(self, conn: Connection, params: Mapping[str, Any]) -> None:
         self.rows(conn, params)
 
-    def run_many(self, conn: Connection, many: Sequence[Mapping[str, Any]]) -> None:
+    def run_many(self, conn: Connection, many: Sequence[Mapping[str, Any]], instead: Any = None) -> Any:
+        """Run the statement once for each of `many`. Queued (deferred writes), the queue entry
+        is returned: given back as `instead` while it is still queued, the new parameters
+        replace its own, where it stands in the queue (a batch grown until it is sent)."""
         c = self._compiled(conn.dialect)
         args = [self._args(c, p) for p in many]
-        deferred = conn.info.get(_DEFERRED)
+        info = conn.info
+        deferred = info.get(_DEFERRED)
         if deferred is not None:
-            deferred.append((c, args, True))
-            conn.info.pop(_PREFETCHED, None)
-            return
+            info.pop(_PREFETCHED, None)
+            if instead is not None and instead[0] is c and queued(conn, instead):
+                instead[1][:] = args
+                return instead
+            entry = (c, args, True)
+            deferred.append(entry)
+            return entry
         cursor = _cursor(c, conn.connection.dbapi_connection)
         try:
             cursor.executemany(c.sql, args)
@@ -281,6 +290,11 @@ def defer_writes(conn: Connection, enabled: bool) -> None:
         conn.info[_DEFERRED] = []
     else:
         conn.info.pop(_DEFERRED, None)
+
+
+def queued(conn: Connection, entry: Any) -> bool:
+    """Whether a queue entry `run_many` returned is still waiting to be sent."""
+    return entry is not None and any(e is entry for e in conn.info.get(_DEFERRED) or ())
 
 
 def deferring(conn: Connection) -> bool:

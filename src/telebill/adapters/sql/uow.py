@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, replace
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Self
 
@@ -212,7 +212,13 @@ class SqlUnitOfWork:
             self._broken = True
             raise
         if self._snapshots is not None:
-            self._snapshots.committed(guard.account_sid, revision, guard.ledger_account_id, asdict(balance))
+            left = {
+                "debits_posted": balance.debits_posted,
+                "credits_posted": balance.credits_posted,
+                "debits_pending": balance.debits_pending,
+                "credits_pending": balance.credits_pending,
+            }
+            self._snapshots.committed(guard.account_sid, revision, guard.ledger_account_id, left)
         return balance
 
     def commit(self) -> None:

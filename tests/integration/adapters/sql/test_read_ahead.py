@@ -43,7 +43,7 @@ def executions(container: Container, monkeypatch: pytest.MonkeyPatch) -> list[st
             return real(self, query, params, **kw)
 
         def run(dbapi, statements, commit=False):  # type: ignore[no-untyped-def]
-            sent.extend(st.sql for st in statements)
+            sent.extend(st.sql for st in statements for _ in (st.args if st.many else (None,)))  # each execution
             return real_run(dbapi, statements, commit)
 
         monkeypatch.setattr(psycopg.RawCursor, "execute", execute)
@@ -100,3 +100,42 @@ def test_a_write_that_returns_rows_also_drops_what_was_read_ahead(uow: SqlUnitOf
         u.read_ahead(StepReads("AC1", "call-1", ledger_account_id=account_id))
         assert [r.credits_posted for r in credit.rows(u.ledger.conn, {"a": account_id, "amount": 250})] == [250]
         assert u.ledger.lock([account_id])[account_id].balance == Balance(credits_posted=250)
+
+
+@pytest.fixture
+def customer_id(uow: SqlUnitOfWorkFactory) -> int:
+    with uow() as u:
+        new = u.ledger.create_account("customer:credit:AC1:USD", AccountKind.CUSTOMER_CREDIT, "USD", None)
+        u.commit()
+    return new
+
+
+def test_a_step_without_locks_sends_one_update_per_account_for_all_its_transfers(
+    uow: SqlUnitOfWorkFactory, account_id: int, customer_id: int, executions: list[str], container: Container
+) -> None:
+    with uow() as u:
+        u.read_ahead(StepReads("AC1", "call-1", ledger_account_id=customer_id, unlocked=True))
+        u.ledger.add_to_balances({customer_id: Balance(debits_pending=100), account_id: Balance(credits_pending=100)})
+        u.ledger.add_to_balances({customer_id: Balance(debits_posted=60), account_id: Balance(credits_posted=60)})
+        u.ledger.add_to_balances({customer_id: Balance(debits_posted=5), account_id: Balance(credits_posted=5)})
+        u.commit()
+    if container.engine.dialect.name == "postgresql":
+        assert sum(sql.startswith("UPDATE ledger_accounts") for sql in executions) == 2
+    with uow() as u:
+        balances = u.ledger.lock([customer_id, account_id])
+    assert balances[customer_id].balance == Balance(debits_posted=65, debits_pending=100)
+    assert balances[account_id].balance == Balance(credits_posted=65, credits_pending=100)
+
+
+def test_balance_changes_sent_with_a_read_are_not_sent_again(
+    uow: SqlUnitOfWorkFactory, account_id: int, customer_id: int
+) -> None:
+    with uow() as u:
+        u.read_ahead(StepReads("AC1", "call-1", ledger_account_id=customer_id, unlocked=True))
+        u.ledger.add_to_balances({customer_id: Balance(debits_posted=60), account_id: Balance(credits_posted=60)})
+        assert u.billing.call("AC1", "call-2") is None  # a read: the queued updates go first
+        u.ledger.add_to_balances({customer_id: Balance(debits_posted=5), account_id: Balance(credits_posted=5)})
+        u.commit()
+    with uow() as u:
+        assert u.ledger.lock([customer_id])[customer_id].balance == Balance(debits_posted=65)
+        assert u.ledger.lock([account_id])[account_id].balance == Balance(credits_posted=65)
