@@ -40,7 +40,12 @@ class Statement:
 @dataclass(frozen=True, slots=True)
 class Rows:
     rows: list[tuple[Any, ...]]
-    types: tuple[int, ...]  # the columns' type oids, as a cursor's description gives them
+    result: Any  # libpq's result, for the columns' types: read only by a statement's first run
+
+    @property
+    def types(self) -> tuple[int, ...]:
+        """The columns' type oids, as a cursor's description gives them."""
+        return tuple(self.result.ftype(j) for j in range(self.result.nfields))
 
 
 def usable(dbapi: Any) -> bool:
@@ -116,7 +121,7 @@ def run(dbapi: Any, statements: Sequence[Statement], commit: bool = False) -> li
             elif what[0] == "rows" and result.status == pq.ExecStatus.TUPLES_OK:
                 transformer.set_pgresult(result)
                 rows = transformer.load_rows(0, result.ntuples, tuple)
-                results[what[1]] = Rows(rows, tuple(result.ftype(j) for j in range(result.nfields)))
+                results[what[1]] = Rows(rows, result)
     except BaseException:
         # a failure before the pipeline was closed (a value that cannot be sent, an interrupt):
         # close it and drop what the server answers, so that the transaction can be rolled back

@@ -29,6 +29,7 @@ import re
 from collections import namedtuple
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, cast
 
 from sqlalchemy import Connection, Select, TableClause
@@ -57,8 +58,9 @@ class _Compiled:
     table: str | None  # the table an INSERT, UPDATE or DELETE writes
     cursor: Callable[[Any], Any] | None  # a cursor class for the driver's connection, if not its default
     combinable: bool  # may be a part of a combined write (see _combined)
-    # result processors depend on the driver's column type codes: built at the first execution
-    results: tuple[Processor, ...] | None = None
+    # the columns with a result processor, by position, with it; processors depend on the
+    # driver's column type codes: found at the first execution
+    results: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
 
 
 class Prepared:
@@ -209,13 +211,24 @@ def _materialized(c: _Compiled, dialect: Dialect, types: Sequence[Any], raw: Seq
     if not raw:
         return []
     if c.results is None:
-        c.results = tuple(
+        processors = [
             col.type.dialect_impl(dialect).result_processor(dialect, code)
             for col, code in zip(c.columns, types, strict=True)
-        )
-    make, procs = c.row, c.results
+        ]
+        c.results = tuple((i, p) for i, p in enumerate(processors) if p is not None)
+    make, converted = c.row, c.results
     assert make is not None
-    return [make(*(v if p is None else p(v) for p, v in zip(procs, r, strict=True))) for r in raw]
+    if not converted:
+        return [make(*r) for r in raw]
+    rows = []
+    for r in raw:
+        if len(r) != len(c.columns):
+            raise ValueError(f"{len(r)} columns where the statement has {len(c.columns)}")
+        values = list(r)
+        for i, p in converted:
+            values[i] = p(values[i])
+        rows.append(make(*values))
+    return rows
 
 
 def _key(c: _Compiled, args: Any) -> Hashable:
@@ -374,7 +387,7 @@ def _with_statement(group: list[tuple[_Compiled, Any]]) -> tuple[_Compiled, str,
         clauses = ", ".join(f"w{i} AS ({part})" for i, part in enumerate(parts[:-1]))
         # the compiled statements are kept with their text: the ids in the shape stay theirs
         found = _WITH_SQL[shape] = (f"WITH {clauses} {parts[-1]}", [c for c, _ in group])
-    args = tuple(value for _, a in group for value in a)
+    args = tuple(chain.from_iterable(a for _, a in group))
     return group[-1][0], found[0], args, False
 
 
