@@ -29,6 +29,7 @@ from telebill.domain.errors import (
 from telebill.domain.ledger import AccountKind, TransferKind
 from telebill.domain.prepaid import BillingSettings, NegativePolicy
 from telebill.service.call_admission import CallRequest, admit, asked_call, line_e164_of, suspended
+from telebill.service.call_settlement import held_by, settle_to
 from telebill.service.call_tariff import sms_micros, tariff_of
 from telebill.service.charging_answers import Authorization, CallEnd, Usage
 from telebill.service.credits import settings_of
@@ -122,6 +123,8 @@ class ChargingService:
             )
             existing = uow.billing.call(account.sid, request.call_id, lock=True)
             if existing is not None:
+                if unlocked:  # a replay commits nothing to guard: answered from the account as it is
+                    raise GuardFailed("a repeated authorisation is answered with locks")
                 if existing.request_hash != digest:
                     raise IdempotencyConflict(f"call {request.call_id} was authorised with other details")
                 return self._answer(uow, account, existing)
@@ -139,13 +142,15 @@ class ChargingService:
             if suspended(account, settings):
                 refusal, call = Refusal.ACCOUNT_SUSPENDED, new_call
             elif admission_error is not None:
+                if unlocked:  # perhaps suspended meanwhile, which is answered first
+                    raise GuardFailed("an admission error is answered with locks")
                 raise admission_error
             if refusal is not None:
-                if unlocked:  # decided on what earlier steps read (account_snapshots): decide it afresh
-                    raise GuardFailed(f"refused ({refusal.value}) on the account as read without locks")
                 call = _refused(call, refusal)
                 uow.billing.add_call(call)
-                uow.commit()
+                # without locks, the refusal may rest on rows kept from earlier steps: it
+                # stands if the account's settings, lines and blocks are still as read
+                commit_step(uow, StepGuard(account.sid, None, NO_BOUND) if unlocked else None)
                 return self._answer(uow, account, call)
             call, available, guard = self._open(uow, account, kind, call, settings, now, unlocked)
             uow.billing.add_call(call)
@@ -263,18 +268,12 @@ class ChargingService:
                 customer_id = ledger.customer_credit_id(account.sid, account.currency.code)
                 available = ledger.balance(customer_id).credit_available
             if held is None:
-                held = self._held(self._ledger(uow, call.created_at), call)
+                held = held_by(self._ledger(uow, call.created_at), call)
             budget = available + held - settings.floor + call.charged
             max_s = tariff.affordable_seconds(budget, MAX_CALL_S)
         return Authorization(
             True, None, max_s, call.granted_until_s, call.price_per_minute, call.currency, call.free, call
         )
-
-    @staticmethod
-    def _held(ledger: Ledger, call: CallRow) -> int:
-        """What the call's open hold still reserves (0 once settled, e.g. expired)."""
-        state = ledger.hold(call.hold_transfer_id) if call.hold_transfer_id is not None else None
-        return state[0].amount if state is not None and not state[1] else 0
 
     # -- usage and end --------------------------------------------------------------------
 
@@ -289,17 +288,19 @@ class ChargingService:
             unlocked = self._read_ahead(uow, account, call_id, hold_of_call=True, unlocked=unlocked)
             call = self._active_call(uow, account, call_id)
             if call.status != "active" or used_s <= call.used_s or call.kind == CallKind.SMS.value:
+                if unlocked:  # nothing to commit, so nothing guarded: answered with locks
+                    raise GuardFailed("a repeated usage report is answered with locks")
                 # a replayed (or stale) report answers like the report that charged this time
                 left = call.granted_until_s - call.used_s
                 negative = settings_of(uow, account.sid).policy is NegativePolicy.ALLOW_NEGATIVE
                 proceed = call.status == "active" and left > 0 and (left >= self._interval or negative)
                 return Usage(proceed, call.granted_until_s, call.charged, call)
             ledger = self._ledger(uow, now)
-            self._held(ledger, call)  # the call row is locked: the hold-expiry worker waits for this step
+            held_by(ledger, call)  # the call row is locked: the hold-expiry worker waits for this step
             settings = settings_of(uow, account.sid, lock=True)
             customer_id, revenue_id = self._ledger_accounts(ledger, account, "voice")
             before = ledger.balance(customer_id).credit_available
-            call = self._settle_to(uow, ledger, account, call, customer_id, revenue_id, used_s, now)
+            call = settle_to(ledger, account, call, customer_id, revenue_id, used_s)
             call = replace(call, used_s=used_s, usage_seq=call.usage_seq + 1)
             tariff = tariff_of(call)
             grant = cap = min(self._interval, MAX_CALL_S - used_s)  # never past what `end` accepts
@@ -318,46 +319,6 @@ class ChargingService:
         proceed = grant >= self._interval or (settings.policy is NegativePolicy.ALLOW_NEGATIVE and grant > 0)
         return Usage(proceed and grant > 0, call.granted_until_s, call.charged, call)
 
-    def _settle_to(
-        self,
-        uow: UnitOfWork,
-        ledger: Ledger,
-        account: Account,
-        call: CallRow,
-        customer_id: int,
-        revenue_id: int,
-        seconds: int,
-        now: datetime,
-        answered: bool = True,
-    ) -> CallRow:
-        """Charge the call up to `seconds`: settle the open hold and post what it did not cover.
-        Consumed time is always charged (no floor): the service was delivered."""
-        target = tariff_of(call).cost(seconds, answered)
-        delta = target - call.charged
-        step = f"settle:{call.usage_seq}"
-        held = self._held(ledger, call)
-        if call.hold_transfer_id is not None and held:
-            posted = max(0, min(delta, held))
-            settle = TransferKind.POST_PENDING if posted else TransferKind.VOID_PENDING
-            ledger.transfer(
-                self._key(account, call.call_id, step), settle,
-                customer_id, revenue_id, posted, account.currency.code, f"call {call.call_id}",
-                pending_id=call.hold_transfer_id, fx_rate=call.fx_rate, guarded=True,
-            )  # fmt: skip
-            delta -= posted
-        if delta > 0:
-            ledger.transfer(
-                self._key(account, call.call_id, f"{step}:extra"), TransferKind.POSTED, customer_id, revenue_id,
-                delta, account.currency.code, f"call {call.call_id}", fx_rate=call.fx_rate, guarded=True,
-            )  # fmt: skip
-        elif delta < 0:  # the final duration was shorter than time already charged: give it back
-            ledger.transfer(
-                self._key(account, call.call_id, f"{step}:refund"), TransferKind.POSTED, revenue_id, customer_id,
-                -delta, account.currency.code, f"call {call.call_id} correction", fx_rate=call.fx_rate,
-                guarded=True,
-            )  # fmt: skip
-        return replace(call, charged=target, hold_transfer_id=None)
-
     def end(self, account: Account, call_id: str, duration_s: int, answered: bool) -> CallEnd:
         if duration_s < 0 or duration_s > MAX_CALL_S:
             raise InvalidInput(f"duration_s must be 0..{MAX_CALL_S}")
@@ -375,13 +336,15 @@ class ChargingService:
                 ledger, account, "sms" if call.kind == CallKind.SMS.value else "voice"
             )
             if call.status not in ("active", "expired"):  # expired: its hold was released, end still settles it
+                if unlocked:  # nothing to commit, so nothing guarded: answered with locks
+                    raise GuardFailed("a repeated end is answered with locks")
                 balance = ledger.balance(customer_id).credit_balance
                 return CallEnd(call.charged, call.billed_s or 0, balance, call)
-            self._held(ledger, call)  # the call row is locked: the hold-expiry worker waits for this step
+            held_by(ledger, call)  # the call row is locked: the hold-expiry worker waits for this step
             settings = settings_of(uow, account.sid, lock=True)
             before = ledger.balance(customer_id).credit_available
             connected = answered or call.kind == CallKind.VOICEMAIL.value  # voicemail is billed as connected
-            call = self._settle_to(uow, ledger, account, call, customer_id, revenue_id, duration_s, now, connected)
+            call = settle_to(ledger, account, call, customer_id, revenue_id, duration_s, connected)
             billed = tariff_of(call).billed_seconds(duration_s, connected)
             call = replace(
                 call, status="ended", duration_s=duration_s, billed_s=billed,

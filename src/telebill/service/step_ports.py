@@ -28,11 +28,13 @@ class StepReads:
 @dataclass(frozen=True, slots=True)
 class StepGuard:
     """What must still hold when a step that read its account without locks commits: the
-    account's prepaid settings unchanged since the step read them, and its customer ledger
-    account left with at least `least_available` micros available by the transaction."""
+    account's prepaid settings unchanged since the step read them (their revision, which also
+    counts changes to its lines and blocks), and its customer ledger account left with at
+    least `least_available` micros available by the transaction. No ledger account: a step
+    that moves no money (a refusal) and needs only the settings unchanged."""
 
     account_sid: str
-    ledger_account_id: int
+    ledger_account_id: int | None
     least_available: int
 
 

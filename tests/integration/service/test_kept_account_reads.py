@@ -6,6 +6,7 @@ everything."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -139,3 +140,73 @@ def test_a_change_made_by_this_process_is_read_afresh_at_once(
     reads.clear()
     assert call(a, acme, "second") == (False, "international_calling_disabled")
     assert reads[0] == (5, 0)  # the call, settings, line, blocks, ledger row: all read
+
+
+@pytest.fixture
+def fresh(a: Container, database_url: str, clock: FrozenClock) -> Iterator[Container]:
+    """A third process, which has kept nothing: the answers as the account is."""
+    other = bootstrap(Settings(database_url=database_url), clock)
+    try:
+        yield other
+    finally:
+        other.close()
+
+
+def test_a_member_s_call_obeys_international_calling_turned_off_by_another_process(
+    a: Container, b: Container, acme: Account
+) -> None:
+    member = a.accounts.create_key(acme.sid, Role.MEMBER)
+    a.lines.assign(Principal(acme, Role.ADMIN), acme, US_LINE, member.key.sid, True)
+    assert call(a, acme, "first") == (True, None)
+    b.lines.set_international(Principal(acme, Role.ADMIN), acme, US_LINE, False)
+    # the member's assignment is read through another path, which drops the rows read ahead:
+    # the settings are then read afresh, but the guard still checks the kept line's revision
+    answer = a.charging.authorize(acme, CallRequest("second", US_LINE, UK_MOBILE, member_key=member.key.sid))
+    assert (answer.allowed, answer.reason) == (False, "international_calling_disabled")
+
+
+def test_a_step_running_while_this_process_changes_a_line_does_not_keep_the_old_line_for_long(
+    a: Container, acme: Account
+) -> None:
+    member = a.accounts.create_key(acme.sid, Role.MEMBER)
+    a.lines.assign(Principal(acme, Role.ADMIN), acme, US_LINE, member.key.sid, True)
+    assert call(a, acme, "first") == (True, None)
+    assert a.units is not None
+    with a.units() as u:
+        u.billing.set_international(US_LINE, False)  # forgets what the process kept; not committed yet
+        meanwhile = threading.Thread(target=lambda: call(a, acme, "meanwhile"))  # reads the line as it was
+        meanwhile.start()
+        meanwhile.join()
+        u.commit()
+    answer = a.charging.authorize(acme, CallRequest("second", US_LINE, UK_MOBILE, member_key=member.key.sid))
+    assert (answer.allowed, answer.reason) == (False, "international_calling_disabled")
+
+
+def test_a_repeated_end_answers_the_balance_as_it_is(
+    a: Container, b: Container, fresh: Container, acme: Account
+) -> None:
+    assert call(a, acme, "first") == (True, None)
+    b.credits.top_up(acme, "5.00", "t2")
+    replay = a.charging.end(acme, "first", 30, True)
+    assert replay.balance == fresh.charging.end(acme, "first", 30, True).balance == 14_979_000
+
+
+def test_a_repeated_authorisation_answers_the_balance_as_it_is(a: Container, b: Container, fresh: Container) -> None:
+    small = prepaid_account(a)  # little credit: the longest call is not the 4 hours' cap
+    a.credits.update_settings(small, {"low_balance_threshold": "0"})
+    a.credits.top_up(small, "1.00", "t1")
+    assert call(a, small, "warm") == (True, None)
+    assert a.charging.authorize(small, CallRequest("open", US_LINE, UK_MOBILE)).allowed
+    b.credits.top_up(small, "1.00", "t2")
+    replay = a.charging.authorize(small, CallRequest("open", US_LINE, UK_MOBILE))
+    truth = fresh.charging.authorize(small, CallRequest("open", US_LINE, UK_MOBILE))
+    assert replay.max_duration_s == truth.max_duration_s == (1_979_000 // 21_000) * 60
+
+
+def test_a_bad_number_on_an_account_suspended_by_another_process_is_refused_as_suspended(
+    a: Container, b: Container, acme: Account
+) -> None:
+    assert call(a, acme, "first") == (True, None)
+    b.credits.update_settings(acme, {"suspended": True})
+    answer = a.charging.authorize(acme, CallRequest("bad", US_LINE, "+44"))
+    assert (answer.allowed, answer.reason) == (False, "account_suspended")

@@ -18,12 +18,15 @@ a floor or threshold runs with locks from the start); the guard checks the balan
 is. It is kept from a step's unlocked read and from what its guarded commit left, and
 dropped when a step runs with locks (that step changes it).
 
-One instance per process (the unit-of-work factory); entries are replaced whole, never
-changed in place, so threads share them without a lock.
+One instance per process (the unit-of-work factory), shared by its threads: entries are
+replaced whole, never changed in place, under a lock; a step keeps what it read only if the
+entry is still the one it began with.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,7 +46,8 @@ class Snapshot:
 class AccountSnapshots:
     def __init__(self, capacity: int = CAPACITY) -> None:
         self._capacity = capacity
-        self._kept: dict[str, Snapshot] = {}
+        self._kept: OrderedDict[str, Snapshot] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, account_sid: str) -> Snapshot | None:
         return self._kept.get(account_sid)
@@ -51,23 +55,27 @@ class AccountSnapshots:
     def __len__(self) -> int:
         return len(self._kept)
 
-    def keep(self, account_sid: str, snapshot: Snapshot) -> None:
-        self._kept.pop(account_sid, None)  # re-inserted last: the oldest entries come first
-        self._kept[account_sid] = snapshot
-        while len(self._kept) > self._capacity:
-            try:
-                del self._kept[next(iter(self._kept))]
-            except (StopIteration, KeyError, RuntimeError):  # emptied or changed by another thread
-                break
+    def keep(self, account_sid: str, snapshot: Snapshot, instead_of: Snapshot | None) -> None:
+        """Keep `snapshot` if what is kept is still `instead_of` (what the step began with):
+        a step does not bring back what was forgotten meanwhile, nor replace a later step's."""
+        with self._lock:
+            if self._kept.get(account_sid) is not instead_of:
+                return
+            self._kept[account_sid] = snapshot
+            self._kept.move_to_end(account_sid)
+            while len(self._kept) > self._capacity:
+                self._kept.popitem(last=False)
 
     def forget(self, account_sid: str) -> None:
-        self._kept.pop(account_sid, None)
+        with self._lock:
+            self._kept.pop(account_sid, None)
 
     def committed(self, account_sid: str, revision: int, ledger_id: int, balance: Mapping[str, int]) -> None:
         """A guarded commit left ledger row `ledger_id` with `balance`, the settings still at
         `revision`: keep that balance (if the row is kept with that revision)."""
-        kept = self._kept.get(account_sid)
-        if kept is None or kept.revision != revision or ledger_id not in kept.ledger:
-            return
-        row = kept.ledger[ledger_id]._replace(**balance)
-        self._kept[account_sid] = Snapshot(kept.revision, kept.settings, kept.lines, kept.blocks, {ledger_id: row})
+        with self._lock:
+            kept = self._kept.get(account_sid)
+            if kept is None or kept.revision != revision or ledger_id not in kept.ledger:
+                return
+            row = kept.ledger[ledger_id]._replace(**balance)
+            self._kept[account_sid] = Snapshot(kept.revision, kept.settings, kept.lines, kept.blocks, {ledger_id: row})

@@ -13,11 +13,15 @@ updated it before the read, whenever it moved money) and reads the balance the s
 it changes the settings, the step decided on the settings as they were before it, as it
 would have had it run first. Where the step moved no money, the ledger row is not locked, and
 the read only confirms that the snapshot still stands.
+
+The snapshot may be older than the step's transaction: rows its process kept from earlier
+steps (account_snapshots.py). The argument is the same, with the revision the kept rows were
+read at: any change to them since counts a newer revision, which the guard sees.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Connection, and_, bindparam, func, literal_column, select
+from sqlalchemy import BigInteger, Boolean, Connection, Integer, and_, bindparam, func, literal_column, or_, select
 from sqlalchemy.exc import DBAPIError
 
 from telebill.adapters.sql.billing_tables import billing_settings, ledger_accounts
@@ -37,8 +41,14 @@ _GUARD = Prepared(
         _LA.credits_pending,
         func.telebill_guard(
             and_(
-                _LA.id.is_not(None),
-                _LA.credits_posted - _LA.debits_posted - _LA.debits_pending >= bindparam("least", type_=BigInteger),
+                or_(
+                    bindparam("account_id", type_=Integer).is_(None),
+                    and_(
+                        _LA.id.is_not(None),
+                        _LA.credits_posted - _LA.debits_posted - _LA.debits_pending
+                        >= bindparam("least", type_=BigInteger),
+                    ),
+                ),
                 func.coalesce(_BS.revision, literal_column("-1")) == bindparam("revision", type_=BigInteger),
             ),
             type_=Boolean,
@@ -73,4 +83,6 @@ def commit_guarded(conn: Connection, guard: StepGuard, revision: int) -> Balance
             raise GuardFailed(str(exc.orig)) from exc
         raise
     row = rows[0]
+    if row.debits_posted is None:  # no ledger account guarded
+        return Balance()
     return Balance(int(row.debits_posted), int(row.credits_posted), int(row.debits_pending), int(row.credits_pending))

@@ -127,7 +127,8 @@ class SqlUnitOfWork:
         sid, unlocked = reads.account_sid, reads.unlocked
         if unlocked:
             self.billing.locking = self.ledger.locking = False
-        kept = self._snapshots.get(sid) if unlocked else None
+        current = self._snapshots.get(sid)
+        kept = current if unlocked else None
         settings = self.billing.settings_read(sid, lock=True)
         line = self.billing.line_read(reads.line_e164) if reads.line_e164 is not None else None
         blocks = self.billing.blocks_read(sid) if reads.blocks else None
@@ -146,6 +147,10 @@ class SqlUnitOfWork:
             else:
                 known.append((read, rows))
 
+        if kept is not None:  # the guard checks the revision the kept rows belong to, even if
+            # the step reads the settings again (a statement run outside the prepared path
+            # drops what was read ahead)
+            self.billing.revisions[sid] = kept.revision
         answer(settings, [kept.settings] if kept is not None else None)
         hit = kept.lines.get(reads.line_e164 or "") if kept is not None else None
         answer(line, [hit] if hit is not None else None)
@@ -154,12 +159,14 @@ class SqlUnitOfWork:
         answer(ledger, [hit] if hit is not None else None)
         fetched = prefetch(self._conn, planned, known)
         if fetched is not None:
-            self._keep(sid, kept, dict(zip(map(id, planned), fetched, strict=True)), settings, line, blocks, ledger)
+            fetched_by_read = dict(zip(map(id, planned), fetched, strict=True))
+            self._keep(sid, current, kept, fetched_by_read, settings, line, blocks, ledger)
         return unlocked
 
     def _keep(
         self,
         sid: str,
+        started: Snapshot | None,
         kept: Snapshot | None,
         fetched: dict[int, list[Any]],
         settings: Read,
@@ -167,7 +174,8 @@ class SqlUnitOfWork:
         blocks: Read | None,
         ledger: Read | None,
     ) -> None:
-        """Keep what this step read of its account for the next ones (account_snapshots.py)."""
+        """Keep what this step read of its account for the next ones (account_snapshots.py),
+        unless what was kept changed since the step began (a newer step's, or forgotten)."""
         assert self._snapshots is not None
         locked = self.billing.locking
         if id(settings) in fetched:
@@ -190,7 +198,7 @@ class SqlUnitOfWork:
         elif ledger is not None and id(ledger) in fetched and fetched[id(ledger)]:
             row = fetched[id(ledger)][0]
             kept = replace(kept, ledger={**kept.ledger, int(row.id): row})
-        self._snapshots.keep(sid, kept)
+        self._snapshots.keep(sid, kept, instead_of=started)
 
     def commit_guarded(self, guard: StepGuard) -> Balance:
         assert self._conn is not None
@@ -211,7 +219,7 @@ class SqlUnitOfWork:
         except BaseException:
             self._broken = True
             raise
-        if self._snapshots is not None:
+        if self._snapshots is not None and guard.ledger_account_id is not None:
             left = {
                 "debits_posted": balance.debits_posted,
                 "credits_posted": balance.credits_posted,
