@@ -129,6 +129,8 @@ def create_app(container: Container | None = None, json_logs: bool = True) -> Fa
     # request would otherwise try them first). None of the hot paths overlaps another
     # route's pattern. The modules' routers are copied without them, so that the application
     # lists each route once (for its OpenAPI description) and the modules stay as they are.
+    # The hot routes are the modules' own route objects: the application's dependency
+    # overrides would not reach them (none are used).
     hot: list[BaseRoute] = []
     for module in (twilio, charging, billing, notifications, native, voximplant):
         hot += [r for r in module.router.routes if getattr(r, "path", None) in _HOT_PATHS]
