@@ -82,12 +82,15 @@ class ChargingService:
         line_e164: str | None = None,
         blocks: bool = False,
         unlocked: bool = False,
+        new_call: bool = False,
     ) -> bool:
         """Tell the unit of work which rows the step reads (its customer ledger account once
         its id is known): a database server then sends them in one round trip. True: the
         settings and the ledger are read without locks, and the step commits guarded."""
         known = self._account_ids.get(customer_credit_code(account.sid, account.currency.code))
-        return uow.read_ahead(StepReads(account.sid, call_id, hold_of_call, line_e164, blocks, known, unlocked))
+        return uow.read_ahead(
+            StepReads(account.sid, call_id, hold_of_call, line_e164, blocks, known, unlocked, new_call)
+        )
 
     def _ledger_accounts(self, ledger: Ledger, account: Account, service: str) -> tuple[int, int]:
         customer = ledger.customer_credit_id(account.sid, account.currency.code)
@@ -118,9 +121,12 @@ class ChargingService:
         view = self._pricing.view(account) if account.plan else None
         with self._uow() as uow:
             outbound = request.direction == "outbound"
+            # without locks a first authorisation is assumed: a repeated one fails at the commit
+            # (the call's key exists) and runs again with locks, which read the call
             unlocked = self._read_ahead(
-                uow, account, request.call_id, line_e164=line_e164_of(request), blocks=outbound, unlocked=unlocked
-            )
+                uow, account, request.call_id, line_e164=line_e164_of(request), blocks=outbound, unlocked=unlocked,
+                new_call=unlocked,
+            )  # fmt: skip
             existing = uow.billing.call(account.sid, request.call_id, lock=True)
             if existing is not None:
                 if unlocked:  # a replay commits nothing to guard: answered from the account as it is

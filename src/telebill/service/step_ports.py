@@ -14,7 +14,10 @@ class StepReads:
     less (a replayed request) only took its locks early.
 
     `unlocked`: the settings and the ledger account are read without locks, for a step that
-    commits with a guard (`UnitOfWork.commit_guarded`); the call row is locked all the same."""
+    commits with a guard (`UnitOfWork.commit_guarded`); the call row is locked all the same.
+    `new_call` (with `unlocked`): the step assumes its call does not exist yet (a first
+    authorisation) and does not read it; if it does exist, the commit raises GuardFailed and
+    the step runs again with locks, reading it."""
 
     account_sid: str
     call_id: str
@@ -23,6 +26,7 @@ class StepReads:
     blocks: bool = False
     ledger_account_id: int | None = None
     unlocked: bool = False
+    new_call: bool = False
 
 
 @dataclass(frozen=True, slots=True)

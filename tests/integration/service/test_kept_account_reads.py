@@ -18,6 +18,7 @@ from telebill.adapters.sql import uow as uow_module
 from telebill.bootstrap import Container, bootstrap
 from telebill.config import Settings
 from telebill.domain.accounts import Account, Principal, Role
+from telebill.domain.errors import IdempotencyConflict
 from telebill.service.call_admission import CallRequest
 
 FR_MOBILE = "+33612345678"
@@ -69,15 +70,33 @@ def call(a: Container, acme: Account, call_id: str, to: str = UK_MOBILE) -> tupl
     return answer.allowed, answer.reason
 
 
-def test_after_the_first_call_a_step_reads_only_its_call_and_hold(
+def test_after_the_first_call_an_authorisation_reads_nothing_and_an_end_its_call_and_hold(
     a: Container, acme: Account, reads: list[tuple[int, int]]
 ) -> None:
     assert call(a, acme, "first") == (True, None)
     reads.clear()
     assert call(a, acme, "second") == (True, None)
-    # authorise: the call row; the settings, line, blocks and ledger row kept. End: the call
-    # and its hold; the settings and ledger row kept
-    assert reads == [(1, 4), (2, 2)]
+    # authorise: the settings, line, blocks and ledger row kept, the call assumed new. End:
+    # the call and its hold read; the settings and ledger row kept
+    assert reads == [(0, 5), (2, 2)]
+    assert a.ledger.verify().ok
+
+
+def test_an_authorisation_repeated_without_locks_gets_the_first_answer_and_holds_once(
+    a: Container, acme: Account, reads: list[tuple[int, int]]
+) -> None:
+    assert call(a, acme, "first") == (True, None)
+    first = a.charging.authorize(acme, CallRequest("second", US_LINE, UK_MOBILE))
+    reads.clear()
+    again = a.charging.authorize(acme, CallRequest("second", US_LINE, UK_MOBILE))
+    assert (again.allowed, again.max_duration_s, again.granted_until_s) == (
+        first.allowed, first.max_duration_s, first.granted_until_s,
+    )  # fmt: skip
+    assert reads[0] == (0, 5)  # assumed new; its commit failed on the call's key
+    assert reads[1][0] == 5  # run again with locks: the call and all the rest read
+    assert a.credits.balance(acme).available == 10_000_000 - 21_000 - 21_000
+    with pytest.raises(IdempotencyConflict):
+        a.charging.authorize(acme, CallRequest("second", US_LINE, FR_MOBILE))
     assert a.ledger.verify().ok
 
 
@@ -139,7 +158,7 @@ def test_a_change_made_by_this_process_is_read_afresh_at_once(
     a.lines.set_international(Principal(acme, Role.ADMIN), acme, US_LINE, False)
     reads.clear()
     assert call(a, acme, "second") == (False, "international_calling_disabled")
-    assert reads[0] == (5, 0)  # the call, settings, line, blocks, ledger row: all read
+    assert reads[0] == (4, 1)  # the settings, line, blocks, ledger row read; the call assumed new
 
 
 @pytest.fixture

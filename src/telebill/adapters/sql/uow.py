@@ -51,6 +51,7 @@ class SqlUnitOfWork:
         self._transfer_ids = transfer_ids
         self._shared = shared
         self._broken = False  # a failed commit or rollback: the shared connection is not reused
+        self._new_call = False  # a step assumed its call new without reading it (read_ahead)
 
     def __enter__(self) -> Self:
         if self._writer_lock is not None:
@@ -134,10 +135,16 @@ class SqlUnitOfWork:
         blocks = self.billing.blocks_read(sid) if reads.blocks else None
         ledger_id = reads.ledger_account_id
         ledger = self.ledger.lock_read([ledger_id]) if ledger_id is not None else None
-        planned: list[Read] = [self.billing.call_read(sid, reads.call_id, lock=True)]
+        call = self.billing.call_read(sid, reads.call_id, lock=True)
+        planned: list[Read] = []
+        known: list[tuple[Read, list[Any]]] = []
+        if unlocked and reads.new_call:  # not read: the commit fails if it exists (commit_guarded)
+            self._new_call = True
+            known.append((call, []))
+        else:
+            planned.append(call)
         if reads.hold_of_call:
             planned.append(self.ledger.hold_of_call_read(sid, reads.call_id))
-        known: list[tuple[Read, list[Any]]] = []
 
         def answer(read: Read | None, rows: list[Any] | None) -> None:
             if read is None:
@@ -209,6 +216,11 @@ class SqlUnitOfWork:
         try:
             balance = step_guard.commit_guarded(self._conn, guard, revision)
             self._conn.commit()
+        except IntegrityError as exc:
+            self._broken = True
+            if self._new_call:  # the call, or its first hold, exists: a repeated authorisation
+                raise GuardFailed("the call was authorised already") from exc
+            raise _retryable(exc) from exc
         except DBAPIError as exc:
             self._broken = True
             raise _retryable(exc) from exc
@@ -231,6 +243,8 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         assert self._conn is not None
+        if self._new_call:  # only a guarded commit tells a repeated authorisation (commit_guarded)
+            raise RuntimeError("a step that did not read its call commits with a guard")
         try:
             if self._transfer_ids is not None:
                 flush_writes(self._conn, commit=True)
