@@ -151,7 +151,7 @@ class UnitOfWork(Protocol):
 
     def commit_guarded(self, guard: StepGuard) -> Balance:
         """Commit only if `guard` holds (else GuardFailed, nothing committed); the guarded
-        ledger account's balance as the transaction left it."""
+        ledger account's balance as the transaction left it (zero if the guard names none)."""
         ...
 
 

@@ -14,7 +14,8 @@ class StepReads:
     less (a replayed request) only took its locks early.
 
     `unlocked`: the settings and the ledger account are read without locks, for a step that
-    commits with a guard (`UnitOfWork.commit_guarded`); the call row is locked all the same.
+    commits with a guard (`UnitOfWork.commit_guarded`); the call row is locked all the same,
+    unless `new_call`.
     `new_call` (with `unlocked`): the step assumes its call does not exist yet (a first
     authorisation) and does not read it; if it does exist, the commit raises GuardFailed and
     the step runs again with locks, reading it."""

@@ -15,6 +15,8 @@ from prepaid_account import UK_MOBILE, US_LINE, prepaid_account
 
 from telebill.adapters.clock import FrozenClock
 from telebill.adapters.sql import uow as uow_module
+from telebill.adapters.sql.account_snapshots import AccountSnapshots
+from telebill.adapters.sql.uow import SqlUnitOfWorkFactory
 from telebill.bootstrap import Container, bootstrap
 from telebill.config import Settings
 from telebill.domain.accounts import Account, Principal, Role
@@ -31,14 +33,18 @@ def a(demo_container: Container, database_url: str) -> Container:
     return demo_container
 
 
-@pytest.fixture
-def b(a: Container, database_url: str, clock: FrozenClock) -> Iterator[Container]:
-    """Another server process on the same database."""
+def another_process(database_url: str, clock: FrozenClock) -> Iterator[Container]:
     other = bootstrap(Settings(database_url=database_url), clock)
     try:
         yield other
     finally:
         other.close()
+
+
+@pytest.fixture
+def b(a: Container, database_url: str, clock: FrozenClock) -> Iterator[Container]:
+    """Another server process on the same database."""
+    yield from another_process(database_url, clock)
 
 
 @pytest.fixture
@@ -61,6 +67,12 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
 
     monkeypatch.setattr(uow_module, "prefetch", prefetch)
     return seen
+
+
+def kept_of(c: Container) -> AccountSnapshots:
+    assert isinstance(c.units, SqlUnitOfWorkFactory)
+    assert c.units.snapshots is not None
+    return c.units.snapshots
 
 
 def call(a: Container, acme: Account, call_id: str, to: str = UK_MOBILE) -> tuple[bool, str | None]:
@@ -164,11 +176,7 @@ def test_a_change_made_by_this_process_is_read_afresh_at_once(
 @pytest.fixture
 def fresh(a: Container, database_url: str, clock: FrozenClock) -> Iterator[Container]:
     """A third process, which has kept nothing: the answers as the account is."""
-    other = bootstrap(Settings(database_url=database_url), clock)
-    try:
-        yield other
-    finally:
-        other.close()
+    yield from another_process(database_url, clock)
 
 
 def test_a_member_s_call_obeys_international_calling_turned_off_by_another_process(
@@ -196,7 +204,9 @@ def test_a_step_running_while_this_process_changes_a_line_does_not_keep_the_old_
         meanwhile = threading.Thread(target=lambda: call(a, acme, "meanwhile"))  # reads the line as it was
         meanwhile.start()
         meanwhile.join()
+        assert kept_of(a).get(acme.sid) is not None  # kept: the line as it was
         u.commit()
+    assert kept_of(a).get(acme.sid) is None  # forgotten again at the commit
     answer = a.charging.authorize(acme, CallRequest("second", US_LINE, UK_MOBILE, member_key=member.key.sid))
     assert (answer.allowed, answer.reason) == (False, "international_calling_disabled")
 
@@ -229,3 +239,30 @@ def test_a_bad_number_on_an_account_suspended_by_another_process_is_refused_as_s
     b.credits.update_settings(acme, {"suspended": True})
     answer = a.charging.authorize(acme, CallRequest("bad", US_LINE, "+44"))
     assert (answer.allowed, answer.reason) == (False, "account_suspended")
+
+
+def test_a_refusal_on_kept_rows_that_still_stand_commits_at_once(
+    a: Container, acme: Account, reads: list[tuple[int, int]]
+) -> None:
+    a.lines.block(Principal(acme, Role.ADMIN), acme, "FR")
+    assert call(a, acme, "first") == (True, None)
+    reads.clear()
+    assert call(a, acme, "to France", FR_MOBILE) == (False, "destination_blocked")
+    assert reads == [(0, 5)]  # one step, on kept rows, its refusal guarded: not run again with locks
+
+
+def test_a_repeated_usage_report_is_answered_with_locks(
+    a: Container, acme: Account, reads: list[tuple[int, int]]
+) -> None:
+    assert call(a, acme, "first") == (True, None)
+    assert a.charging.authorize(acme, CallRequest("long", US_LINE, UK_MOBILE)).allowed
+    first = a.charging.usage(acme, "long", 60)
+    reads.clear()
+    again = a.charging.usage(acme, "long", 60)
+    assert (again.proceed, again.granted_until_s, again.charged) == (
+        first.proceed,
+        first.granted_until_s,
+        first.charged,
+    )
+    assert reads[0] == (2, 2)  # without locks: the call and its hold read, the rest kept
+    assert reads[1] == (4, 0)  # nothing to commit, so nothing guarded: run again, reading all

@@ -98,6 +98,7 @@ class SqlBillingRepository:
     def __init__(self, conn: Connection, snapshots: AccountSnapshots | None = None) -> None:
         self.conn = conn
         self._snapshots = snapshots
+        self.changed: set[str] = set()  # accounts whose settings, lines or blocks this changed
         # False: a step reading without locks (step_guard.py); asked-for locks are not taken
         self.locking = True
         self.revisions: dict[str, int] = {}  # settings read, by account: their revision
@@ -117,6 +118,7 @@ class SqlBillingRepository:
     def save_settings(self, account_sid: str, settings: BillingSettings) -> None:
         if self._snapshots is not None:  # read afresh by this process's next step
             self._snapshots.forget(account_sid)
+        self.changed.add(account_sid)
         values = _settings_values(settings)
         updated = self.conn.execute(
             update(billing_settings)
@@ -265,6 +267,7 @@ class SqlBillingRepository:
         (account_snapshots.py)."""
         if self._snapshots is not None:
             self._snapshots.forget(account_sid)
+        self.changed.add(account_sid)
         self.conn.execute(
             update(billing_settings)
             .where(billing_settings.c.account_sid == account_sid)

@@ -241,6 +241,13 @@ class SqlUnitOfWork:
             self._snapshots.committed(guard.account_sid, revision, guard.ledger_account_id, left)
         return balance
 
+    def _forget_changed(self) -> None:
+        """Forget, once committed, the accounts this changed (forgotten already when changed:
+        a step that began in between may have kept rows from before the change)."""
+        if self._snapshots is not None:
+            for sid in self.billing.changed:
+                self._snapshots.forget(sid)
+
     def commit(self) -> None:
         assert self._conn is not None
         if self._new_call:  # only a guarded commit tells a repeated authorisation (commit_guarded)
@@ -255,6 +262,7 @@ class SqlUnitOfWork:
         except BaseException:
             self._broken = True
             raise
+        self._forget_changed()
 
 
 def _still_in_transaction(conn: Connection) -> bool:
