@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field
 
 from telebill.domain.accounts import Account, Principal, Role
 from telebill.domain.money import format_decimal, format_micros
 from telebill.entrypoints.api.auth import basic_principal, bearer_token, container_of
+from telebill.entrypoints.api.pages import Before, Limit, PaymentsBefore
 from telebill.service.credits import AccountBalance
 from telebill.service.ports import CallRow, LineRow
 
@@ -248,7 +249,7 @@ def call_history(
     request: Request,
     principal: Caller,
     sid: str,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
     before: datetime | None = None,
 ) -> dict[str, Any]:
     """Calls, newest first, with the exact amount charged, the rate, prefix and FX rate.
@@ -264,8 +265,8 @@ def statement(
     request: Request,
     principal: Caller,
     sid: str,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="`next_before` of the previous page.")] = None,
+    limit: Limit = 100,
+    before: Before = None,
 ) -> dict[str, Any]:
     """Every movement of the account's credit, newest first: top-ups, call and SMS charges,
     holds and their settlement, corrections. `amount` is the change to the balance, `held` the
@@ -301,8 +302,8 @@ def payment_history(
     request: Request,
     principal: Caller,
     sid: str,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="`next_before` of the previous page.")] = None,
+    limit: Limit = 100,
+    before: PaymentsBefore = None,
 ) -> dict[str, Any]:
     """Top-ups, newest first, declined ones included: the key they were sent with, the amount,
     the provider's reference and, when declined, why; `transfer_id` is the credit's entry in

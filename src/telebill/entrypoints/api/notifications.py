@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 
 from telebill.domain.accounts import Principal
 from telebill.entrypoints.api.auth import basic_principal, container_of
+from telebill.entrypoints.api.pages import Before, Limit
 from telebill.entrypoints.presenters import notification_json
 
 router = APIRouter(prefix="/v1/accounts", tags=["billing"])
@@ -20,8 +21,8 @@ def notification_history(
     request: Request,
     principal: Caller,
     sid: str,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="`next_before` of the previous page.")] = None,
+    limit: Limit = 100,
+    before: Before = None,
 ) -> dict[str, Any]:
     """The account's notifications, newest first, each with its delivery state: `pending`,
     `retrying` (with the last error and the next attempt), `delivered`, or `failed` (given up
