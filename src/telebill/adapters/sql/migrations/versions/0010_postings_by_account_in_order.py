@@ -19,12 +19,15 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        # built without blocking the postings' inserts (charging) while it runs
+        # built without blocking the postings' inserts (charging) while it runs; a build that
+        # failed part way leaves an INVALID index of that name, built again here, so that the
+        # migration can simply be run again
         with op.get_context().autocommit_block():
+            op.drop_index("ix_postings_account_in_order", "postings", postgresql_concurrently=True, if_exists=True)
             op.create_index(
                 "ix_postings_account_in_order", "postings", ["account_id", "id"], postgresql_concurrently=True
             )
-            op.drop_index("ix_postings_account_transfer", "postings", postgresql_concurrently=True)
+            op.drop_index("ix_postings_account_transfer", "postings", postgresql_concurrently=True, if_exists=True)
         return
     with op.batch_alter_table("postings", schema=None) as batch_op:
         batch_op.create_index("ix_postings_account_in_order", ["account_id", "id"], unique=False)

@@ -23,8 +23,12 @@ GIVEN_UP = "failed_at IS NOT NULL"
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        # built without blocking the outbox's inserts (charging steps enqueue alerts) while it runs
+        # built without blocking the outbox's inserts (charging steps enqueue alerts) while it
+        # runs; a build that failed part way leaves an INVALID index of that name, built again
+        # here, so that the migration can simply be run again
         with op.get_context().autocommit_block():
+            for name in ("ix_outbox_account_in_order", "ix_outbox_failed"):
+                op.drop_index(name, "outbox", postgresql_concurrently=True, if_exists=True)
             op.create_index("ix_outbox_account_in_order", "outbox", ["account_sid", "id"], postgresql_concurrently=True)
             op.create_index(
                 "ix_outbox_failed",
@@ -33,7 +37,7 @@ def upgrade() -> None:
                 postgresql_where=sa.text(GIVEN_UP),
                 postgresql_concurrently=True,
             )
-            op.drop_index("ix_outbox_account_sid", "outbox", postgresql_concurrently=True)
+            op.drop_index("ix_outbox_account_sid", "outbox", postgresql_concurrently=True, if_exists=True)
         return
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.create_index("ix_outbox_account_in_order", ["account_sid", "id"], unique=False)
