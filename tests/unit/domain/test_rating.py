@@ -48,6 +48,24 @@ def test_increments_bill_the_first_block_then_whole_subsequent_blocks(inc: str, 
     assert Increments.parse(inc).billed_seconds(seconds) == billed
 
 
+@given(
+    st.integers(min_value=1, max_value=3600),
+    st.integers(min_value=1, max_value=3600),
+    st.integers(min_value=2**53, max_value=2**63 - 1),
+)
+def test_increments_are_exact_for_durations_beyond_a_floats_precision(
+    initial: int, subsequent: int, seconds: int
+) -> None:
+    billed = Increments(initial, subsequent).billed_seconds(seconds)
+    assert billed >= seconds
+    assert billed - seconds < subsequent
+    assert (billed - initial) % subsequent == 0
+
+
+def test_per_second_increments_bill_ten_quadrillion_seconds_as_ten_quadrillion() -> None:
+    assert Increments(1, 1).billed_seconds(10**16) == 10**16
+
+
 def test_a_minute_at_twelve_cents_costs_twelve_cents() -> None:
     assert charge_for(tariff("0.12"), 45) == Decimal("0.120000")
 

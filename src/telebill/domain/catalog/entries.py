@@ -7,7 +7,6 @@ resources per a stated quantity of a unit.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -56,7 +55,7 @@ class Increments:
             return 0
         if duration_s <= self.initial:
             return self.initial
-        blocks = math.ceil((duration_s - self.initial) / self.subsequent)
+        blocks = -(-(duration_s - self.initial) // self.subsequent)  # on integers: exact at any length
         return self.initial + blocks * self.subsequent
 
     def __str__(self) -> str:
