@@ -46,7 +46,7 @@ from telebill.adapters.cdr_arrow import RATED_FIELDS, ArrowCdrRater
 from telebill.adapters.cdr_columns import Reasons
 from telebill.adapters.cdr_duplicates import RunRepeats
 from telebill.adapters.cdr_inputs import common_schema, read_batches, read_errors
-from telebill.adapters.cdr_names import FORMATS, input_format
+from telebill.adapters.cdr_names import FORMATS, file_labels, input_format
 from telebill.domain.bulk_rating import CHARGE_DECIMALS
 from telebill.domain.errors import InvalidInput, TelebillError
 
@@ -217,7 +217,7 @@ def rate_cdr_files(
         raise InvalidInput("no CDR files given")
     if batch_rows < 1:
         raise InvalidInput(f"batch_rows must be positive, got {batch_rows}")
-    repeats = RunRepeats([p.name for p in inputs], rater.mapping) if reject_duplicates else None
+    repeats = RunRepeats(file_labels(list(inputs)), rater.mapping) if reject_duplicates else None
     return _rate_files(inputs, out, rejects, fmt, rater, batch_rows, progress, repeats)
 
 

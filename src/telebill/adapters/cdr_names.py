@@ -37,6 +37,14 @@ def input_format(path: Path) -> str:
     raise InvalidInput(f"{path}: cannot tell the format from the name (.csv or .parquet)")
 
 
+def file_labels(paths: list[Path]) -> list[str]:
+    """How reports name the files of a run (a dispute's `file`, `duplicate of FILE row N`):
+    their names, or, when two files of the run share a name (`jan/cdrs.csv`, `feb/cdrs.csv`),
+    every path as given, so that a row is never pointed at the wrong file."""
+    names = [path.name for path in paths]
+    return names if len(set(names)) == len(names) else [str(path) for path in paths]
+
+
 # strptime directives of a `--time-format` whose digits are checked against the instant read
 # (their width when written next to another one, as in `%Y%m%d`); the compound ones as expanded
 # by the parser; the ones that read no digits. Others (%j, %U, ...) are refused: the parser

@@ -39,6 +39,7 @@ from telebill.adapters.cdr_compare import (
 from telebill.adapters.cdr_duplicates import SeenCalls, batch_keys, location, row_name
 from telebill.adapters.cdr_files import CountsDoNotAddUp, staged
 from telebill.adapters.cdr_inputs import read_batches, read_errors
+from telebill.adapters.cdr_names import file_labels
 from telebill.domain.charge_comparison import Tolerance, Verdict, exact_sum, verdicts
 from telebill.domain.destination_names import DestinationNames
 from telebill.domain.errors import InvalidInput
@@ -135,7 +136,7 @@ def reconcile_files(
         raise InvalidInput(f"batch_rows must be positive, got {batch_rows}")
     report = ReconcileReport()
     seen = SeenCalls()
-    file_names = [path.name for path in inputs]
+    file_names = file_labels(list(inputs))
     with staged(disputes, summary) as (disputes_part, summary_part):
         with ReportSink(disputes_part, DISPUTE_SCHEMA, fmt) as sink:
             for file_index, path in enumerate(inputs):
@@ -196,7 +197,9 @@ def _reconcile_one(
     carrier_ok = ~cost_reasons.rejected
     cells = call_columns(calls, rater.mapping)
     rows = np.arange(where.first_row + 1, where.first_row + n + 1, dtype=np.int64)
-    earlier = where.seen.earlier(batch_keys(calls, rater.mapping, cells), location(where.file_index, rows))
+    # only a row whose cost could be read billed its call: a copy of one that could not is checked
+    keys = pc.if_else(pa.array(carrier_ok), batch_keys(calls, rater.mapping, cells), pa.scalar(None, pa.string()))
+    earlier = where.seen.earlier(keys, location(where.file_index, rows))
     kind, diff, checked = verdicts(carrier, carrier_ok, ours, priced, tolerance, earlier >= 0)
     bad = kind == Verdict.BAD_AMOUNT
     cost_reasons.add(bad, "difference too large (over 2^63 micro-units)")

@@ -332,3 +332,15 @@ def test_a_duplicate_is_a_copy_of_a_rated_row_with_the_same_start_instant_howeve
         reasons = {r["call_id"]: r["reject_reason"] for r in csv.DictReader(fh)}
     assert reasons["k4"] == "duplicate of a.csv row 3"
     assert not reasons["k2"].startswith("duplicate")
+
+
+def test_a_duplicate_in_a_file_of_the_same_name_in_another_folder_names_the_first_by_its_path(tmp_path: Path) -> None:
+    row = "k1,+14155550100,+442079460018,2026-02-01T10:00:00Z,61\n"
+    (tmp_path / "jan").mkdir()
+    (tmp_path / "feb").mkdir()
+    jan, feb = tmp_path / "jan" / "cdrs.csv", tmp_path / "feb" / "cdrs.csv"
+    for path in (jan, feb):
+        path.write_text(HEADER + row, encoding="utf-8")
+    rate_cdr_files([jan, feb], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater(), reject_duplicates=True)
+    with (tmp_path / "rej.csv").open(encoding="utf-8") as fh:
+        assert [r["reject_reason"] for r in csv.DictReader(fh)] == [f"duplicate of {jan} row 1"]

@@ -164,3 +164,30 @@ def test_a_call_billed_twice_is_disputed_in_full_at_its_second_row_whatever_its_
     assert (uk["carrier_total"], uk["expected_total"]) == ("1.500000", "1.000000")
     mobile = summary["UK mobile"]
     assert (mobile["underbilled_calls"], mobile["underbilled"], mobile["duplicate_calls"]) == ("2", "1.003900", "0")
+
+
+def test_a_copy_of_a_row_whose_cost_cannot_be_read_is_checked_not_disputed_as_billed_twice(tmp_path: Path) -> None:
+    us = "+14155550100"
+    source = carrier_file(tmp_path / "carrier.csv", [
+        f"k1,{us},+442079460018,2026-02-01T10:00:00Z,61,x,\n",  # no cost: the carrier billed nothing readable
+        f"k1,{us},+442079460018,2026-02-01T10:00:00Z,61,x,0.20\n",  # the call's one readable bill: agreed
+        f"k1,{us},+442079460018,2026-02-01T10:00:00Z,61,x,0.20\n",  # billed again: a duplicate of row 2
+    ])  # fmt: skip
+    report = reconcile_files([source], tmp_path / "d.csv", tmp_path / "s.csv", "csv", rater(), NAMES,
+                             CarrierCost("billed"), Tolerance())  # fmt: skip
+    assert (report.verdicts[Verdict.BAD_AMOUNT], report.verdicts[Verdict.AGREED]) == (1, 1)
+    assert report.verdicts[Verdict.DUPLICATE] == 1
+    rows = [(r["row"], r["status"], r["reason"]) for r in read_csv(tmp_path / "d.csv")]
+    assert rows == [("1", "bad amount", "billed: missing"), ("3", "duplicate", "billed before: carrier.csv row 2")]
+
+
+def test_files_of_one_name_in_two_folders_are_named_by_their_paths(tmp_path: Path) -> None:
+    us = "+14155550100"
+    row = f"k1,{us},+442079460018,2026-02-01T10:00:00Z,61,x,0.20\n"
+    (tmp_path / "jan").mkdir()
+    (tmp_path / "feb").mkdir()
+    jan, feb = carrier_file(tmp_path / "jan" / "cdrs.csv", [row]), carrier_file(tmp_path / "feb" / "cdrs.csv", [row])
+    reconcile_files([jan, feb], tmp_path / "d.csv", tmp_path / "s.csv", "csv", rater(), NAMES,
+                    CarrierCost("billed"), Tolerance())  # fmt: skip
+    rows = [(r["file"], r["row"], r["status"], r["reason"]) for r in read_csv(tmp_path / "d.csv")]
+    assert rows == [(str(feb), "1", "duplicate", f"billed before: {jan} row 1")]
