@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
+import subprocess
+import time
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.parquet as pq
-from e2e_cli import Telebill
+from e2e_cli import TELEBILL, TIMEOUT_S, Telebill
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "sample-cdrs-uk.csv"
 SAMPLE_ROWS = 42_238
@@ -186,3 +189,26 @@ def test_reject_duplicates_rejects_a_call_billed_again_in_any_file_naming_the_fi
         ("z9", "duplicate of day1.csv row 1"),
     ]
     assert "read 4 rows: 4 rated, 0 rejected" in telebill.run(*files, "--out", "all.csv").stdout
+
+
+def test_sigterm_stops_a_run_without_leaving_partial_files_or_outputs(telebill: Telebill) -> None:
+    (telebill.cwd / "deck.csv").write_text(DECK, encoding="utf-8")
+    rows = "".join(f"k{i},,+442079460018,2026-03-01T10:00:00Z,{i % 600}\n" for i in range(20_000))
+    (telebill.cwd / "cdrs.csv").write_text("call_id,from,to,start_time,duration_s\n" + rows, encoding="utf-8")
+    telebill.run("decks", "import", "deck.csv", "--name", "carrier", "--currency", "EUR")
+    telebill.run("plans", "create", "retail", "--international", "carrier")
+    # a batch per row: the run lasts long enough to be stopped while it writes
+    args = [str(TELEBILL), "rate-cdrs", "cdrs.csv", "--plan", "retail", "--out", "out.csv", "--batch-rows", "1"]
+    proc = subprocess.Popen(args, env=telebill.env, cwd=telebill.cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + TIMEOUT_S
+        while not list(telebill.cwd.glob(".*.partial")):
+            assert proc.poll() is None, "the run ended before it could be stopped"
+            assert time.monotonic() < deadline, "no partial file appeared"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=TIMEOUT_S) == 128 + signal.SIGTERM
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert sorted(p.name for p in telebill.cwd.iterdir() if not p.name.endswith(".db")) == ["cdrs.csv", "deck.csv"]

@@ -267,6 +267,8 @@ def staged(*paths: Path) -> Iterator[tuple[Path, ...]]:
     for path in paths:  # found now, not at the rename after a long run
         if path.is_dir():
             raise InvalidInput(f"{path} is a directory, not a file to write")
+        if not path.parent.is_dir():
+            raise InvalidInput(f"{path}: no directory {path.parent} to write it in")
     parts = tuple(p.with_name(f".{p.name}.{os.getpid()}.partial") for p in paths)
     try:
         yield parts

@@ -290,6 +290,13 @@ def test_an_output_that_is_a_directory_is_refused_before_rating(tmp_path: Path) 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdrs.csv", "rej.csv"]
 
 
+def test_an_output_in_a_directory_that_does_not_exist_is_refused_before_rating(tmp_path: Path) -> None:
+    source = write_csv(tmp_path / "cdrs.csv", ROWS)
+    with pytest.raises(InvalidInput, match="no directory .*nowhere"):
+        rate_cdr_files([source], tmp_path / "nowhere" / "out.csv", tmp_path / "rej.csv", "csv", rater())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdrs.csv"]
+
+
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_duplicates_are_found_across_batches_and_files_of_either_format(tmp_path: Path, fmt: str) -> None:
     rows = [

@@ -17,6 +17,7 @@ from telebill.adapters.cdr_names import FIELD_NAMES, FORMATS, input_format
 from telebill.domain.errors import InvalidInput
 from telebill.domain.money import format_decimal
 from telebill.entrypoints.cli.context import container
+from telebill.entrypoints.cli.termination import unwound_on_sigterm
 from telebill.service.bulk_rating import bulk_rater
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ def rate_cdrs(
     out_path, rejects_path, out_fmt = _outputs(inputs, out, rejects, fmt)
     with container() as c:
         rater = ArrowCdrRater(bulk_rater(c.catalog, plan), mapping)
-    with batch_memory(), rows_progress("rating") as progress:
+    with batch_memory(), unwound_on_sigterm(), rows_progress("rating") as progress:
         task = progress.add_task("rate", total=total_rows(inputs))
         counts = rate_cdr_files(
             inputs,

@@ -19,6 +19,7 @@ from telebill.domain.charge_comparison import Change, Tolerance, Verdict, micros
 from telebill.domain.money import format_decimal
 from telebill.entrypoints.cli.cdr_commands import TimezoneOpt, distinct_outputs, mapping_of, rows_progress
 from telebill.entrypoints.cli.context import container
+from telebill.entrypoints.cli.termination import unwound_on_sigterm
 from telebill.entrypoints.presenters import parse_instant
 from telebill.service.rate_comparison import comparison_rater, destination_names
 
@@ -122,7 +123,7 @@ def rerate(
         rater = ArrowCdrRater(comparison_rater(c.catalog, plan, parse_instant(at, "--at")), mapping)
         names = destination_names(c.catalog, plan)
         old_names = None if old_plan is None else destination_names(c.catalog, old_plan)
-    with batch_memory(), rows_progress("re-rating") as progress:
+    with batch_memory(), unwound_on_sigterm(), rows_progress("re-rating") as progress:
         task = progress.add_task("rerate", total=total_rows(previous))
         report = rerate_files(
             previous,
@@ -198,7 +199,7 @@ def reconcile(
     with container() as c:
         rater = ArrowCdrRater(comparison_rater(c.catalog, plan), mapping)
         names = destination_names(c.catalog, plan)
-    with batch_memory(), rows_progress("reconciling") as progress:
+    with batch_memory(), unwound_on_sigterm(), rows_progress("reconciling") as progress:
         task = progress.add_task("reconcile", total=total_rows(inputs))
         report = reconcile_files(
             inputs,
