@@ -127,13 +127,16 @@ def read_cdrs(spark: SparkSession, paths: Sequence[str], fmt: str) -> DataFrame:
     """CDR files (or directories, or globs) of one format and column layout as one DataFrame.
 
     CSV is read as `rate_cdr_files` reads it: a header line in each file, every column as text,
-    RFC 4180 quoting, an empty cell as the empty string (Spark would make it null), a file
-    whose header differs from the first file's, or a malformed line, fails the job."""
+    RFC 4180 quoting (a quoted cell may hold line breaks, so each CSV file is read by one task),
+    an empty cell as the empty string (Spark would make it null), a file whose header differs
+    from the first file's, or a malformed line, fails the job."""
     if fmt == "parquet":
         return spark.read.parquet(*paths)
     if fmt != "csv":
         raise InvalidInput(f"input format {fmt!r} must be one of {', '.join(FORMATS)}")
-    df = spark.read.options(header=True, escape='"', enforceSchema=False, mode="FAILFAST").csv(list(paths))
+    df = spark.read.options(header=True, escape='"', multiLine=True, enforceSchema=False, mode="FAILFAST").csv(
+        list(paths)
+    )
     return df.select([sf.coalesce(sf.col(f"`{c}`"), sf.lit("")).alias(c) for c in df.columns])
 
 
@@ -160,6 +163,16 @@ class JobCounts:
         return self.read == self.rated + self.rejected
 
 
+def _refuse_existing(spark: SparkSession, *paths: str) -> None:
+    """InvalidInput for the first of `paths` that exists, on whatever file system it names
+    (local, HDFS, S3...), asked through Hadoop's FileSystem API as Spark's writers ask it."""
+    jvm, conf = spark.sparkContext._jvm, spark.sparkContext._jsc.hadoopConfiguration()
+    for path in paths:
+        hadoop_path = jvm.org.apache.hadoop.fs.Path(path)  # type: ignore[union-attr]
+        if hadoop_path.getFileSystem(conf).exists(hadoop_path):
+            raise InvalidInput(f"{path} already exists (--overwrite replaces it)")
+
+
 def _column(name: str) -> Column:
     return sf.col(f"`{name}`")
 
@@ -181,6 +194,8 @@ def rate_files(
     Nothing is written if the counts do not add up."""
     if out_fmt not in FORMATS:
         raise InvalidInput(f"output format {out_fmt!r} must be one of {', '.join(FORMATS)}")
+    if not overwrite:  # found before the job runs, not when the second output is written
+        _refuse_existing(spark, out, rejects)
     df = read_cdrs(spark, inputs, in_fmt)
     read = df.count()
     rated = rate_dataframe(df, rater).persist(StorageLevel.MEMORY_AND_DISK)

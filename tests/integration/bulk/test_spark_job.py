@@ -331,3 +331,35 @@ def test_the_job_runs_end_to_end_with_python_dash_m_in_local_mode(
     assert lines[-2:] == [f"rated rows: {tmp_path / 'rated'}", f"rejected rows: {tmp_path / 'rejects'}"]
     assert assert_same_rows(tmp_path / "rated", single / "rated.parquet", "parquet") == counts.rated
     assert assert_same_rows(tmp_path / "rejects", single / "rejects.parquet", "parquet") == counts.rejected
+
+
+def test_csv_with_a_bom_crlf_and_line_breaks_inside_quoted_cells_rates_as_on_one_machine(
+    spark: SparkSession, catalog: Container, tmp_path: Path
+) -> None:
+    lines = [
+        "call_id,from,to,start_time,duration_s",
+        '"c1\nits second line",+14155550100,+447400123456,2026-02-03T10:00:00Z,61',
+        'c2,+14155550100,"+44 7400\n123456",2026-02-03T10:00:00Z,30',  # a line break in a number
+        "c3,+14155550100,+447400123456,2026-02-03T10:00:00Z,30",
+    ]
+    path = tmp_path / "odd.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n")
+
+    counts, _ = rate_both(spark, catalog, [path], "csv", CdrMapping(), tmp_path)
+
+    assert (counts.read, counts.rated, counts.rejected) == (3, 3, 0)  # separators in a number are dropped
+
+
+def test_an_output_directory_already_there_is_refused_before_the_job_writes_anything(
+    spark: SparkSession, catalog: Container, tmp_path: Path
+) -> None:
+    inputs = [write_parquet(tmp_path / "cdrs.parquet", default_layout(20, seed=3))]
+    rater = ArrowCdrRater(bulk_rater(catalog.catalog, PLAN), CdrMapping())
+    (tmp_path / "rejects").mkdir()
+
+    with pytest.raises(InvalidInput, match="rejects already exists"):
+        rate_files(spark, [str(p) for p in inputs], "parquet", str(tmp_path / "rated"), str(tmp_path / "rejects"),
+                   "parquet", rater)  # fmt: skip
+
+    assert not (tmp_path / "rated").exists()
+    assert not list((tmp_path / "rejects").iterdir())
