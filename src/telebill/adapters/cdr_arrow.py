@@ -110,13 +110,16 @@ class CdrMapping:
         raise InvalidInput(f"unknown CDR preset {name!r} (known: uk-sample)")
 
     def with_columns(self, assignments: Mapping[str, str]) -> CdrMapping:
-        """This mapping with some fields moved to other columns: {"from": "caller", ...}."""
+        """This mapping with some fields moved to other columns: {"from": "caller", ...}. Naming
+        an `end_time` column without naming a `duration_s` one takes the duration from the end."""
         changes: dict[str, str | None] = {}
         for key, column in assignments.items():
             attribute = FIELD_NAMES.get(key.strip())
             if attribute is None:
                 raise InvalidInput(f"unknown CDR field {key!r} (known: {', '.join(FIELD_NAMES)})")
             changes[attribute] = column.strip() or None
+        if changes.get("end_time") and "duration_s" not in changes:
+            changes["duration_s"] = None
         return replace(self, **changes)  # type: ignore[arg-type]
 
     def describe(self) -> str:

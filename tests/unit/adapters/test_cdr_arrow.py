@@ -152,6 +152,16 @@ def test_columns_can_be_remapped_and_unknown_fields_are_refused() -> None:
         CdrMapping.preset("nope")
 
 
+def test_naming_an_end_time_column_takes_the_duration_from_the_end_unless_a_duration_column_is_named() -> None:
+    ended = CdrMapping().with_columns({"end_time": "stop"})
+    assert (ended.end_time, ended.duration_s) == ("stop", None)
+    both = CdrMapping().with_columns({"end_time": "stop", "duration_s": "secs"})
+    assert (both.end_time, both.duration_s) == ("stop", "secs")
+    rows = [{"call_id": "c1", "from": "", "to": "+442079460018", "start_time": "2026-02-01T10:00:00Z",
+             "stop": "2026-02-01T10:01:01Z"}]  # fmt: skip
+    assert rater(ended).rate_batch(batch(rows)).to_pylist()[0]["billed_s"] == 120
+
+
 def test_an_answered_column_makes_unanswered_calls_free() -> None:
     rows = [{**cdr("a", "+442079460018", 61), "answered": "false"}, {**cdr("b", "+442079460018", 61), "answered": "1"}]
     out = rater(CdrMapping(answered="answered")).rate_batch(batch(rows)).to_pylist()
