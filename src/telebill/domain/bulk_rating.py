@@ -190,6 +190,14 @@ class BulkRater:
 
     # -- rating --------------------------------------------------------------------------
 
+    def before_any_version(self, start_us: Int64Array) -> BoolArray:
+        """Which calls start before every version of every deck of the plan: nothing of the
+        plan is in force then (what a NO_PRICE row may owe to its start rather than its number)."""
+        firsts = [int(t.effective_us[0]) for t in self._timelines.values() if t.versions]
+        if not firsts:
+            return np.ones(len(start_us), dtype=np.bool_)
+        return np.asarray(start_us, dtype=np.int64) < min(firsts)
+
     def rate(self, cdrs: CdrColumns) -> RatedColumns:
         n = len(cdrs)
         destination = np.asarray(cdrs.destination, dtype=np.int64)

@@ -119,7 +119,20 @@ def test_mixed_iso_spellings_and_timestamp_columns_are_read() -> None:
             "duration_s": [60],
         }
     )
-    assert rater().rate_batch(stamped).column("reject_reason").to_pylist() == ["no price in plan p"]
+    early = "no price in plan p: none of its decks has a version in force at that time"
+    assert rater().rate_batch(stamped).column("reject_reason").to_pylist() == [early]
+
+
+def test_a_call_before_every_deck_version_is_told_apart_from_a_number_the_plan_does_not_price() -> None:
+    rows = [
+        cdr("early", "+442079460018", start="2025-12-31T23:59:59Z"),  # the deck starts 2026-01-01
+        cdr("japan", "+81312345678", start="2026-02-01T10:00:00Z"),
+        cdr("both", "+81312345678", start="2025-12-31T23:59:59Z"),
+        cdr("uk", "+442079460018", start="2026-02-01T10:00:00Z"),
+    ]
+    reasons = [r["reject_reason"] for r in rater().rate_batch(batch(rows)).to_pylist()]
+    early = "no price in plan p: none of its decks has a version in force at that time"
+    assert reasons == [early, "no price in plan p", early, None]
 
 
 def test_the_output_schema_appends_the_rated_columns_and_refuses_a_clash() -> None:

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from telebill.adapters.cdr_names import FIELD_NAMES, FORMATS, input_format
 from telebill.domain.errors import InvalidInput
 from telebill.domain.money import format_decimal
 from telebill.entrypoints.cli.context import container
-from telebill.entrypoints.cli.termination import unwound_on_sigterm
+from telebill.entrypoints.cli.termination import Termination, stopped_between_batches
 from telebill.service.bulk_rating import bulk_rater
 
 if TYPE_CHECKING:
@@ -69,6 +69,17 @@ def rows_progress(label: str) -> Progress:
         transient=True,
         disable=not err.is_terminal,
     )
+
+
+def batch_done(progress: Progress, task: TaskID, termination: Termination) -> Callable[[int], None]:
+    """What a streaming command does after each batch of `n` rows: stop if SIGTERM arrived
+    (the run's partial files are then deleted), else advance the progress bar."""
+
+    def done(n: int) -> None:
+        termination.check()
+        progress.advance(task, n)
+
+    return done
 
 
 TimezoneOpt = Annotated[
@@ -183,7 +194,7 @@ def rate_cdrs(
     out_path, rejects_path, out_fmt = _outputs(inputs, out, rejects, fmt)
     with container() as c:
         rater = ArrowCdrRater(bulk_rater(c.catalog, plan), mapping)
-    with batch_memory(), unwound_on_sigterm(), rows_progress("rating") as progress:
+    with batch_memory(), stopped_between_batches() as termination, rows_progress("rating") as progress:
         task = progress.add_task("rate", total=total_rows(inputs))
         counts = rate_cdr_files(
             inputs,
@@ -192,7 +203,7 @@ def rate_cdrs(
             out_fmt,
             rater,
             batch_rows,
-            lambda n: progress.advance(task, n),
+            batch_done(progress, task, termination),
             reject_duplicates=reject_duplicates,
         )
     typer.echo(f"read {counts.read} rows: {counts.rated} rated, {counts.rejected} rejected")

@@ -17,9 +17,15 @@ import typer
 from telebill.adapters.cdr_names import FIELD_NAMES, FORMATS, input_format
 from telebill.domain.charge_comparison import Change, Tolerance, Verdict, micros_decimal
 from telebill.domain.money import format_decimal
-from telebill.entrypoints.cli.cdr_commands import TimezoneOpt, distinct_outputs, mapping_of, rows_progress
+from telebill.entrypoints.cli.cdr_commands import (
+    TimezoneOpt,
+    batch_done,
+    distinct_outputs,
+    mapping_of,
+    rows_progress,
+)
 from telebill.entrypoints.cli.context import container
-from telebill.entrypoints.cli.termination import unwound_on_sigterm
+from telebill.entrypoints.cli.termination import stopped_between_batches
 from telebill.entrypoints.presenters import parse_instant
 from telebill.service.rate_comparison import comparison_rater, destination_names
 
@@ -123,7 +129,7 @@ def rerate(
         rater = ArrowCdrRater(comparison_rater(c.catalog, plan, parse_instant(at, "--at")), mapping)
         names = destination_names(c.catalog, plan)
         old_names = None if old_plan is None else destination_names(c.catalog, old_plan)
-    with batch_memory(), unwound_on_sigterm(), rows_progress("re-rating") as progress:
+    with batch_memory(), stopped_between_batches() as termination, rows_progress("re-rating") as progress:
         task = progress.add_task("rerate", total=total_rows(previous))
         report = rerate_files(
             previous,
@@ -135,7 +141,7 @@ def rerate(
             old_names,
             write_all,
             batch_rows,
-            lambda n: progress.advance(task, n),
+            batch_done(progress, task, termination),
         )
     _print_rerate(report)
     _finish(f"differences: {out_path} ({report.written} rows)", summary_path, report.balanced)
@@ -199,7 +205,7 @@ def reconcile(
     with container() as c:
         rater = ArrowCdrRater(comparison_rater(c.catalog, plan), mapping)
         names = destination_names(c.catalog, plan)
-    with batch_memory(), unwound_on_sigterm(), rows_progress("reconciling") as progress:
+    with batch_memory(), stopped_between_batches() as termination, rows_progress("reconciling") as progress:
         task = progress.add_task("reconcile", total=total_rows(inputs))
         report = reconcile_files(
             inputs,
@@ -211,7 +217,7 @@ def reconcile(
             cost,
             allowed,
             batch_rows,
-            lambda n: progress.advance(task, n),
+            batch_done(progress, task, termination),
         )
     _print_reconcile(report)
     _finish(f"disputes: {out_path}", summary_path, report.balanced)

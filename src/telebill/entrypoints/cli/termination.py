@@ -1,6 +1,10 @@
 """A command that writes files for a long time stops on SIGTERM (what `kill`, systemd and
-container runtimes send) as it does on Ctrl-C: Python's default for SIGTERM ends the process
-at once, without unwinding, and would leave the run's staged `.partial` files behind."""
+container runtimes send) as it does on Ctrl-C, deleting the run's staged `.partial` files:
+Python's default for SIGTERM ends the process at once, without unwinding.
+
+The handler only records the request; the run stops at its next batch boundary. Raising from
+the handler itself is not reliable: the exception can surface inside Arrow's C++ code, which
+may swallow it (the run then went on to the end and exited 0)."""
 
 from __future__ import annotations
 
@@ -10,23 +14,34 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-_SIGTERM_EXIT = 128 + signal.SIGTERM  # the status a shell reports for a process ended by SIGTERM
+SIGTERM_EXIT = 128 + signal.SIGTERM  # the status a shell reports for a process ended by SIGTERM
 
 
-def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise SystemExit(_SIGTERM_EXIT)
+class Termination:
+    """Whether SIGTERM arrived; `check` raises SystemExit(143) once it has."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def _record(self, signum: int, frame: FrameType | None) -> None:
+        self.requested = True
+
+    def check(self) -> None:
+        if self.requested:
+            raise SystemExit(SIGTERM_EXIT)
 
 
 @contextmanager
-def unwound_on_sigterm() -> Iterator[None]:
-    """While this lasts, SIGTERM raises SystemExit(143) in the main thread, so that the
-    command's `finally` and `except BaseException` blocks clean up; outside the main thread
-    (where no handler can be set) nothing changes."""
+def stopped_between_batches() -> Iterator[Termination]:
+    """While this lasts, SIGTERM is recorded for the run to `check` between batches (a run
+    past its last batch completes); outside the main thread, where no handler can be set,
+    nothing changes."""
+    termination = Termination()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield termination
         return
-    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    previous = signal.signal(signal.SIGTERM, termination._record)
     try:
-        yield
+        yield termination
     finally:
         signal.signal(signal.SIGTERM, previous)
