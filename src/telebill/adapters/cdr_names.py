@@ -5,6 +5,7 @@ Arrow, so that command-line help and argument checks load without it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -52,6 +53,7 @@ def file_labels(paths: list[Path]) -> list[str]:
 _DIGIT_WIDTHS: Final = {"d": 2, "e": 2, "m": 2, "Y": 4, "y": 2, "H": 2, "I": 2, "M": 2, "S": 2}
 _COMPOUND: Final = {"D": "%m/%d/%y", "T": "%H:%M:%S", "R": "%H:%M", "r": "%I:%M:%S %p"}
 _NO_DIGITS: Final = frozenset("pbBhaAnt%")
+_DATE_PARTS: Final = {"year": frozenset("Yy"), "month": frozenset("mbBh"), "day": frozenset("de")}
 
 
 @dataclass(frozen=True)
@@ -103,4 +105,14 @@ def time_fields(fmt: str) -> TimeFields:
             run = []
     if run:
         runs.append(tuple(run))
+    _check_date(fmt, expanded)
     return TimeFields(tuple(runs), offset)
+
+
+def _check_date(fmt: str, expanded: str) -> None:
+    """InvalidInput unless the format spells a whole date: without one, strptime reads every
+    call as made on 1 January 1900 (with a date column, the format covers `DATE TIME`)."""
+    used = set(re.findall(r"%(.)", expanded.replace("%%", "")))
+    missing = [name for name, letters in _DATE_PARTS.items() if not used & letters]
+    if missing:
+        raise InvalidInput(f"time format {fmt!r}: no {' or '.join(missing)}; a call's start needs its date")

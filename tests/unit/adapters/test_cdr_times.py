@@ -106,6 +106,18 @@ def test_a_format_with_a_field_that_cannot_be_checked_is_refused() -> None:
     assert time_fields("%Y%m%d %T").runs == (("Y", "m", "d"), ("H",), ("M",), ("S",))
 
 
+@pytest.mark.parametrize(("fmt", "missing"), [("%H:%M", "year or month or day"), ("%d/%m %H:%M", "year"),
+                                              ("%Y-%m %H:%M", "day"), ("%Y %d %H:%M", "month")])  # fmt: skip
+def test_a_format_without_a_whole_date_is_refused(fmt: str, missing: str) -> None:
+    with pytest.raises(InvalidInput, match=f"no {missing}; a call's start needs its date"):
+        CdrMapping(time_format=fmt)
+
+
+def test_a_date_may_be_spelled_with_month_names_or_compound_directives() -> None:
+    assert time_fields("%d %b %Y %H:%M").runs == (("d",), ("Y",), ("H",), ("M",))
+    assert time_fields("%D %T").runs == (("m",), ("d",), ("y",), ("H",), ("M",), ("S",))
+
+
 NEW_YORK = "America/New_York"
 
 
