@@ -129,6 +129,8 @@ class CdrMapping:
 def _column(batch: pa.RecordBatch, name: str, role: str) -> pa.Array:
     names = batch.schema.names
     if name in names:
+        if names.count(name) > 1:
+            raise InvalidInput(f"CDR column {name!r} ({role}) appears {names.count(name)} times; rename all but one")
         return batch.column(names.index(name))
     loose = [i for i, n in enumerate(names) if n.strip() == name.strip()]
     if len(loose) == 1:

@@ -27,6 +27,7 @@ from telebill.adapters.cdr_names import input_format
 from telebill.domain.errors import InvalidInput
 
 _CSV_BYTES_PER_ROW: Final = 96
+_LONGEST_HEADER: Final = 1 << 16  # a one-line CSV file longer than this is not taken for a header
 
 
 def total_rows(paths: Sequence[Path]) -> int | None:
@@ -142,12 +143,27 @@ def _open_csv(path: Path, block_size: int, types: dict[str, pa.DataType] | None 
     parse = pcsv.ParseOptions(invalid_row_handler=refuse)
     with read_errors(path, bad_rows):
         reader = pcsv.open_csv(
-            path,
+            _header_only(path) or path,
             read_options=pcsv.ReadOptions(block_size=block_size),
             parse_options=parse,
             convert_options=pcsv.ConvertOptions(column_types=types or {}),
         )
     return _CsvReader(reader, bad_rows)
+
+
+def _header_only(path: Path) -> pa.BufferReader | None:
+    """A CSV file that is a header without a line break after it, with that line break added:
+    Arrow's reader takes such a file for an empty one ("cannot infer number of columns") where
+    it reads the same header with a line break as a file of no rows. None for other files."""
+    try:
+        if path.suffix.lower() != ".csv" or path.stat().st_size > _LONGEST_HEADER:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None  # reading the path fails again, naming it
+    if not data or b"\n" in data or b"\r" in data:
+        return None
+    return pa.BufferReader(data + b"\n")
 
 
 def _checked(path: Path, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

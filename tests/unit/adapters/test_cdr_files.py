@@ -292,7 +292,7 @@ def test_an_output_that_is_a_directory_is_refused_before_rating(tmp_path: Path) 
 
 def test_an_output_in_a_directory_that_does_not_exist_is_refused_before_rating(tmp_path: Path) -> None:
     source = write_csv(tmp_path / "cdrs.csv", ROWS)
-    with pytest.raises(InvalidInput, match="no directory .*nowhere"):
+    with pytest.raises(InvalidInput, match=r"no directory .*nowhere"):
         rate_cdr_files([source], tmp_path / "nowhere" / "out.csv", tmp_path / "rej.csv", "csv", rater())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdrs.csv"]
 
@@ -351,3 +351,21 @@ def test_a_duplicate_in_a_file_of_the_same_name_in_another_folder_names_the_firs
     rate_cdr_files([jan, feb], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater(), reject_duplicates=True)
     with (tmp_path / "rej.csv").open(encoding="utf-8") as fh:
         assert [r["reject_reason"] for r in csv.DictReader(fh)] == [f"duplicate of {jan} row 1"]
+
+
+@pytest.mark.parametrize("ending", ["", "\n", "\r\n"])
+def test_a_csv_file_that_is_only_a_header_has_no_rows_with_or_without_a_line_break(tmp_path: Path, ending: str) -> None:
+    source = tmp_path / "cdrs.csv"
+    source.write_text(HEADER.rstrip("\n") + ending, encoding="utf-8")
+    counts = rate_cdr_files([source], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater())
+    assert (counts.read, counts.rated, counts.rejected) == (0, 0, 0)
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8").startswith('"call_id","from","to"')
+
+
+def test_a_column_the_mapping_reads_that_appears_twice_is_refused_naming_it(tmp_path: Path) -> None:
+    source = tmp_path / "cdrs.csv"
+    source.write_text("call_id,from,to,to,start_time,duration_s\nk1,,+442079460018,+33142278186,"
+                      "2026-02-01T10:00:00Z,60\n", encoding="utf-8")  # fmt: skip
+    with pytest.raises(InvalidInput, match=r"'to' .* appears 2 times"):
+        rate_cdr_files([source], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cdrs.csv"]
