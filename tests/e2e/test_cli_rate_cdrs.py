@@ -212,3 +212,18 @@ def test_sigterm_stops_a_run_without_leaving_partial_files_or_outputs(telebill: 
         proc.kill()
         proc.communicate()
     assert sorted(p.name for p in telebill.cwd.iterdir() if not p.name.endswith(".db")) == ["cdrs.csv", "deck.csv"]
+
+
+def test_an_output_named_for_another_format_or_compressed_is_refused_before_writing(telebill: Telebill) -> None:
+    (telebill.cwd / "deck.csv").write_text(DECK, encoding="utf-8")
+    (telebill.cwd / "cdrs.csv").write_text(CDRS, encoding="utf-8")
+    telebill.run("decks", "import", "deck.csv", "--name", "carrier", "--currency", "EUR")
+    telebill.run("plans", "create", "retail", "--international", "carrier")
+    mismatch = telebill.fails("rate-cdrs", "cdrs.csv", "--plan", "retail", "--out", "out.csv", "--format", "parquet")
+    assert "--out out.csv names a csv file, but the output format is parquet" in mismatch.stderr
+    gz = telebill.fails("rate-cdrs", "cdrs.csv", "--plan", "retail", "--out", "out.csv.gz")
+    assert "written uncompressed" in gz.stderr
+    summary = telebill.fails("reconcile", "cdrs.csv", "--plan", "retail", "--cost-column", "duration_s",
+                             "--out", "d.parquet", "--summary", "s.csv")  # fmt: skip
+    assert "--summary s.csv names a csv file" in summary.stderr
+    assert not [p.name for p in telebill.cwd.iterdir() if p.name.startswith(("out", "d.", "s."))]

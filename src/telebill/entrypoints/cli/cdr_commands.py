@@ -121,6 +121,7 @@ def _outputs(inputs: list[Path], out: Path | None, rejects: Path | None, fmt: st
     if rejects is None:
         stem = out.name[: -len(out.suffix)] if out.suffix else out.name
         rejects = out.with_name(f"{stem.removesuffix('.rated')}.rejects.{fmt}")
+    named_as_written([("--out", out), ("--rejects", rejects)], fmt)
     distinct_outputs(inputs, [("--out", out), ("--rejects", rejects)])
     return out, rejects, fmt
 
@@ -134,6 +135,21 @@ def _same_file(a: Path, b: Path) -> bool:
         return a.exists() and b.exists() and os.path.samefile(a, b)
     except OSError:
         return False
+
+
+def named_as_written(outputs: Sequence[tuple[str, Path]], fmt: str) -> None:
+    """InvalidInput for an output (option, path) whose name says another format than the one it
+    would be written in (`out.csv` with `--format parquet`), or compression (outputs are written
+    uncompressed). Checked before anything is written."""
+    for option, path in outputs:
+        if path.suffix.lower() == ".gz":
+            raise InvalidInput(f"{option} {path}: outputs are written uncompressed; give a name without .gz")
+        try:
+            named = input_format(path)
+        except InvalidInput:
+            continue  # a name that says no format
+        if named != fmt:
+            raise InvalidInput(f"{option} {path} names a {named} file, but the output format is {fmt}")
 
 
 def distinct_outputs(inputs: Sequence[Path], outputs: Sequence[tuple[str, Path]]) -> None:

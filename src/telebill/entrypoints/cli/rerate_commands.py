@@ -22,6 +22,7 @@ from telebill.entrypoints.cli.cdr_commands import (
     batch_done,
     distinct_outputs,
     mapping_of,
+    named_as_written,
     rows_progress,
 )
 from telebill.entrypoints.cli.context import container
@@ -71,6 +72,7 @@ def _outputs(
     if summary is None:
         stem = out.name[: -len(out.suffix)] if out.suffix else out.name
         summary = out.with_name(f"{stem}.summary.{fmt}")
+    named_as_written([("--out", out), ("--summary", summary)], fmt)
     distinct_outputs(inputs, [("--out", out), ("--summary", summary)])
     return out, summary, fmt
 
