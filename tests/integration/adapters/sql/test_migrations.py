@@ -76,3 +76,21 @@ def test_index_migrations_run_again_after_a_concurrent_build_failed_part_way(dat
         assert "ix_outbox_account_sid" not in outbox
     finally:
         engine.dispose()
+
+
+def test_an_index_a_failed_migration_had_already_built_is_kept_not_built_again(database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("concurrent index builds are PostgreSQL's")
+    engine = make_engine(database_url)
+    oid = text("SELECT CAST(CAST('ix_postings_account_in_order' AS regclass) AS oid)")
+    try:
+        migrate.upgrade(engine, "0009")
+        with engine.begin() as conn:  # 0010 built its index, then failed before recording itself
+            conn.execute(text("CREATE INDEX ix_postings_account_in_order ON postings (account_id, id)"))
+            built = conn.execute(oid).scalar_one()
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(oid).scalar_one() == built
+        assert "ix_postings_account_transfer" not in _indexes(engine, "postings")
+    finally:
+        engine.dispose()

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from telebill.adapters.sql.migrations.index_builds import build_concurrently
+
 revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
@@ -19,14 +21,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        # built without blocking the postings' inserts (charging) while it runs; a build that
-        # failed part way leaves an INVALID index of that name, built again here, so that the
-        # migration can simply be run again
+        # built without blocking the postings' inserts (charging) while it runs; run again
+        # after a build that failed part way (index_builds.py)
         with op.get_context().autocommit_block():
-            op.drop_index("ix_postings_account_in_order", "postings", postgresql_concurrently=True, if_exists=True)
-            op.create_index(
-                "ix_postings_account_in_order", "postings", ["account_id", "id"], postgresql_concurrently=True
-            )
+            build_concurrently("ix_postings_account_in_order", "postings", ["account_id", "id"])
             op.drop_index("ix_postings_account_transfer", "postings", postgresql_concurrently=True, if_exists=True)
         return
     with op.batch_alter_table("postings", schema=None) as batch_op:

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from telebill.adapters.sql.migrations.index_builds import build_concurrently
+
 revision: str = "0011"
 down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
@@ -24,19 +26,10 @@ GIVEN_UP = "failed_at IS NOT NULL"
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         # built without blocking the outbox's inserts (charging steps enqueue alerts) while it
-        # runs; a build that failed part way leaves an INVALID index of that name, built again
-        # here, so that the migration can simply be run again
+        # runs; run again after a build that failed part way (index_builds.py)
         with op.get_context().autocommit_block():
-            for name in ("ix_outbox_account_in_order", "ix_outbox_failed"):
-                op.drop_index(name, "outbox", postgresql_concurrently=True, if_exists=True)
-            op.create_index("ix_outbox_account_in_order", "outbox", ["account_sid", "id"], postgresql_concurrently=True)
-            op.create_index(
-                "ix_outbox_failed",
-                "outbox",
-                ["id"],
-                postgresql_where=sa.text(GIVEN_UP),
-                postgresql_concurrently=True,
-            )
+            build_concurrently("ix_outbox_account_in_order", "outbox", ["account_sid", "id"])
+            build_concurrently("ix_outbox_failed", "outbox", ["id"], postgresql_where=sa.text(GIVEN_UP))
             op.drop_index("ix_outbox_account_sid", "outbox", postgresql_concurrently=True, if_exists=True)
         return
     with op.batch_alter_table("outbox", schema=None) as batch_op:
