@@ -127,7 +127,8 @@ def read_cdrs(spark: SparkSession, paths: Sequence[str], fmt: str) -> DataFrame:
     """CDR files (or directories, or globs) of one format and column layout as one DataFrame.
 
     CSV is read as `rate_cdr_files` reads it: a header line in each file, every column as text,
-    RFC 4180 quoting (a quoted cell may hold line breaks, so each CSV file is read by one task),
+    RFC 4180 quoting (a quoted cell may hold line breaks, so each CSV file is read by one task;
+    fewer files than cores are then spread over the cores for rating),
     an empty cell as the empty string (Spark would make it null), a file whose header differs
     from the first file's, or a malformed line, fails the job."""
     if fmt == "parquet":
@@ -137,6 +138,9 @@ def read_cdrs(spark: SparkSession, paths: Sequence[str], fmt: str) -> DataFrame:
     df = spark.read.options(header=True, escape='"', multiLine=True, enforceSchema=False, mode="FAILFAST").csv(
         list(paths)
     )
+    cores = spark.sparkContext.defaultParallelism
+    if df.rdd.getNumPartitions() < cores:  # a few large files: rate them on every core, not one each
+        df = df.repartition(cores)
     return df.select([sf.coalesce(sf.col(f"`{c}`"), sf.lit("")).alias(c) for c in df.columns])
 
 

@@ -30,7 +30,7 @@ from pyspark.sql.types import DecimalType, LongType, StringType
 from telebill.adapters.cdr_arrow import ArrowCdrRater, CdrMapping
 from telebill.adapters.cdr_files import RatingCounts, rate_cdr_files
 from telebill.bootstrap import Container
-from telebill.bulk.spark import _RateBatches, rate_dataframe, rate_files, rated_schema
+from telebill.bulk.spark import _RateBatches, rate_dataframe, rate_files, rated_schema, read_cdrs
 from telebill.domain.catalog.deck import DeckContent
 from telebill.domain.catalog.entries import ALL, ROW, Destination, Increments, Tariff, VoiceRate
 from telebill.domain.catalog.plans import ConditionKind, Override, PricePlan, Tier
@@ -363,3 +363,13 @@ def test_an_output_directory_already_there_is_refused_before_the_job_writes_anyt
 
     assert not (tmp_path / "rated").exists()
     assert not list((tmp_path / "rejects").iterdir())
+
+
+def test_a_single_csv_file_is_spread_over_every_core_for_rating(spark: SparkSession, tmp_path: Path) -> None:
+    path = write_uk_csv(tmp_path / "one.csv", 50, seed=7)
+
+    df = read_cdrs(spark, [str(path)], "csv")
+
+    assert spark.sparkContext.defaultParallelism == 2  # local[2]
+    assert df.rdd.getNumPartitions() == 2
+    assert df.count() == 50
