@@ -221,8 +221,9 @@ def test_an_output_named_for_another_format_or_compressed_is_refused_before_writ
     telebill.run("plans", "create", "retail", "--international", "carrier")
     mismatch = telebill.fails("rate-cdrs", "cdrs.csv", "--plan", "retail", "--out", "out.csv", "--format", "parquet")
     assert "--out out.csv names a csv file, but the output format is parquet" in mismatch.stderr
-    gz = telebill.fails("rate-cdrs", "cdrs.csv", "--plan", "retail", "--out", "out.csv.gz")
-    assert "written uncompressed" in gz.stderr
+    for ending in (".gz", ".bz2", ".zst", ".lz4"):
+        compressed = telebill.fails("rate-cdrs", "cdrs.csv", "--plan", "retail", "--out", f"out.csv{ending}")
+        assert f"written uncompressed; give a name without {ending}" in compressed.stderr
     summary = telebill.fails("reconcile", "cdrs.csv", "--plan", "retail", "--cost-column", "duration_s",
                              "--out", "d.parquet", "--summary", "s.csv")  # fmt: skip
     assert "--summary s.csv names a csv file" in summary.stderr

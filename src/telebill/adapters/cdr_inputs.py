@@ -154,14 +154,14 @@ def _open_csv(path: Path, block_size: int, types: dict[str, pa.DataType] | None 
 def _header_only(path: Path) -> pa.BufferReader | None:
     """A CSV file that is a header without a line break after it, with that line break added:
     Arrow's reader takes such a file for an empty one ("cannot infer number of columns") where
-    it reads the same header with a line break as a file of no rows. None for other files."""
+    it reads the same header with a line break as a file of no rows. Read decompressed, as
+    Arrow reads the file (`.csv.gz`...). None for other files."""
     try:
-        if path.suffix.lower() != ".csv" or path.stat().st_size > _LONGEST_HEADER:
-            return None
-        data = path.read_bytes()
-    except OSError:
+        with pa.input_stream(str(path), compression="detect") as stream:
+            data = stream.read(_LONGEST_HEADER + 1)
+    except (pa.ArrowException, OSError):
         return None  # reading the path fails again, naming it
-    if not data or b"\n" in data or b"\r" in data:
+    if not data or len(data) > _LONGEST_HEADER or b"\n" in data or b"\r" in data:
         return None
     return pa.BufferReader(data + b"\n")
 

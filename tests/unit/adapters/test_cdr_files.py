@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 from decimal import Decimal
 from pathlib import Path
 
@@ -353,10 +354,14 @@ def test_a_duplicate_in_a_file_of_the_same_name_in_another_folder_names_the_firs
         assert [r["reject_reason"] for r in csv.DictReader(fh)] == [f"duplicate of {jan} row 1"]
 
 
-@pytest.mark.parametrize("ending", ["", "\n", "\r\n"])
-def test_a_csv_file_that_is_only_a_header_has_no_rows_with_or_without_a_line_break(tmp_path: Path, ending: str) -> None:
-    source = tmp_path / "cdrs.csv"
-    source.write_text(HEADER.rstrip("\n") + ending, encoding="utf-8")
+@pytest.mark.parametrize(("name", "ending"), [("cdrs.csv", ""), ("cdrs.csv", "\n"), ("cdrs.csv", "\r\n"),
+                                            ("cdrs.csv.gz", ""), ("cdrs.CSV", "")])  # fmt: skip
+def test_a_csv_file_that_is_only_a_header_has_no_rows_with_or_without_a_line_break(
+    tmp_path: Path, name: str, ending: str
+) -> None:
+    source = tmp_path / name
+    header = (HEADER.rstrip("\n") + ending).encode()
+    source.write_bytes(gzip.compress(header) if name.endswith(".gz") else header)
     counts = rate_cdr_files([source], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater())
     assert (counts.read, counts.rated, counts.rejected) == (0, 0, 0)
     assert (tmp_path / "out.csv").read_text(encoding="utf-8").startswith('"call_id","from","to"')

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 # every command of the CLI loads this module, and most never read a CDR file.
 
 err = Console(stderr=True)
+# the endings Arrow reads as compressed (Codec.detect): a file so named is read back decompressed
+_COMPRESSED = frozenset({".gz", ".bz2", ".zst", ".lz4"})
 
 
 class RowsPerSecond(ProgressColumn):
@@ -142,8 +144,8 @@ def named_as_written(outputs: Sequence[tuple[str, Path]], fmt: str) -> None:
     would be written in (`out.csv` with `--format parquet`), or compression (outputs are written
     uncompressed). Checked before anything is written."""
     for option, path in outputs:
-        if path.suffix.lower() == ".gz":
-            raise InvalidInput(f"{option} {path}: outputs are written uncompressed; give a name without .gz")
+        if path.suffix.lower() in _COMPRESSED:
+            raise InvalidInput(f"{option} {path}: outputs are written uncompressed; give a name without {path.suffix}")
         try:
             named = input_format(path)
         except InvalidInput:
