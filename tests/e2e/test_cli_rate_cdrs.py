@@ -75,7 +75,7 @@ def test_a_hand_written_file_is_charged_to_the_micro_unit_and_round_trips_throug
     reasons = {r["call_id"]: r["reject_reason"] for r in read_csv(telebill.cwd / "rej.csv")}
     assert reasons["d"] == "blocked destination (Networks, prefix 882)"
     assert reasons["e"] == "no price in plan retail"
-    assert reasons["f"] == "no price in plan retail: none of its decks has a version in force at that time"
+    assert reasons["f"] == "no price in plan retail: its decks for this call have no version in force at that time"
     assert reasons["g"].startswith("to: ")
     assert "read 7 rows: 3 rated, 4 rejected" in proc.stdout
     assert "total 0.083900 EUR" in proc.stdout

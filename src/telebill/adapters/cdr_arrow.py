@@ -224,7 +224,7 @@ class ArrowCdrRater:
     def _outcome(self, batch: pa.RecordBatch) -> tuple[RatedColumns, Reasons]:
         cdrs, reasons = self._read(batch)
         rated = self.rater.rate(cdrs)
-        self._rater_reasons(rated.status, rated.entry, reasons, cdrs.start_us)
+        self._rater_reasons(rated.status, rated.entry, reasons)
         return rated, reasons
 
     def _numbers(self, column: pa.Array | pa.ChunkedArray) -> ParsedNumbers:
@@ -288,16 +288,13 @@ class ArrowCdrRater:
         span = end - start
         return np.where(span >= 0, -(-span // 1_000_000), -1)
 
-    def _rater_reasons(
-        self, status: npt.NDArray[np.int8], entry: Int64Array, reasons: Reasons, start_us: Int64Array
-    ) -> None:
+    def _rater_reasons(self, status: npt.NDArray[np.int8], entry: Int64Array, reasons: Reasons) -> None:
         plan = self.rater.plan.name
-        unpriced = status == RateStatus.NO_PRICE
-        if unpriced.any():
-            early = unpriced & self.rater.before_any_version(start_us)
-            reasons.add(early, f"no price in plan {plan}: none of its decks has a version in force at that time")
-            unpriced &= ~early
-        reasons.add(unpriced, f"no price in plan {plan}")
+        reasons.add(status == RateStatus.NO_PRICE, f"no price in plan {plan}")
+        reasons.add(
+            status == RateStatus.NO_VERSION,
+            f"no price in plan {plan}: its decks for this call have no version in force at that time",
+        )
         reasons.add(status == RateStatus.BAD_DURATION, "duration_s: negative")
         reasons.add(status == RateStatus.TOO_LARGE, "charge too large (over 2^63 micro-units)")
         blocked = np.flatnonzero((status == RateStatus.BLOCKED) & ~reasons.rejected)

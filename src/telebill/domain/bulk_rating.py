@@ -55,6 +55,7 @@ class RateStatus(IntEnum):
     BAD_DESTINATION = 3  # no destination number
     BAD_DURATION = 4  # a negative duration
     TOO_LARGE = 5  # the charge does not fit 64-bit micros
+    NO_VERSION = 6  # NO_PRICE because no tier that applies has a version of its deck in force yet
 
 
 _STATUS_OF_OUTCOME[[ChargeOutcome.CHARGED, ChargeOutcome.BLOCKED, ChargeOutcome.TOO_LARGE]] = [
@@ -190,14 +191,6 @@ class BulkRater:
 
     # -- rating --------------------------------------------------------------------------
 
-    def before_any_version(self, start_us: Int64Array) -> BoolArray:
-        """Which calls start before every version of every deck of the plan: nothing of the
-        plan is in force then (what a NO_PRICE row may owe to its start rather than its number)."""
-        firsts = [int(t.effective_us[0]) for t in self._timelines.values() if t.versions]
-        if not firsts:
-            return np.ones(len(start_us), dtype=np.bool_)
-        return np.asarray(start_us, dtype=np.int64) < min(firsts)
-
     def rate(self, cdrs: CdrColumns) -> RatedColumns:
         n = len(cdrs)
         destination = np.asarray(cdrs.destination, dtype=np.int64)
@@ -212,13 +205,17 @@ class BulkRater:
         version = np.full(n, -1, dtype=np.int64)
         table_row = np.full(n, -1, dtype=np.int64)
         context = _Context(destination, origin, self._regions)
+        applied = np.zeros(n, dtype=np.bool_)  # a tier applied to the row...
+        timely = np.zeros(n, dtype=np.bool_)  # ...and one such tier's deck had a version in force
         for tier in self.plan.tiers:
             rows = np.flatnonzero(pending & self._applies(tier, context, pending))
+            applied[rows] = True
             timeline = self._timelines[tier.deck]
             if not rows.size or not timeline.versions:
                 continue
             position = np.searchsorted(timeline.effective_us, cdrs.start_us[rows], side="right") - 1
             low, high = int(position.min()), int(position.max())
+            timely[rows if low >= 0 else rows[position >= 0]] = True
             in_force = np.unique(position) if low != high else np.array([low])
             for p in in_force[in_force >= 0]:
                 sub = rows if low == high else rows[position == p]
@@ -243,6 +240,7 @@ class BulkRater:
                     version[hit] = gv
                     table_row[hit] = found[got]
                     pending[hit] = False
+        status[pending & applied & ~timely] = RateStatus.NO_VERSION
         return self._charge(cdrs, dest_keys, duration, status, version, table_row)
 
     def _applies(self, tier: Tier, context: _Context, pending: BoolArray) -> BoolArray:

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import numpy as np
 
-from telebill.domain.bulk_rating import BoolArray, BulkRater, CdrColumns, Int64Array, RatedColumns, epoch_us
+from telebill.domain.bulk_rating import BulkRater, CdrColumns, RatedColumns, epoch_us
 from telebill.domain.catalog.deck import DeckVersion
 from telebill.domain.catalog.plans import PricePlan
 
@@ -30,6 +30,3 @@ class BulkRaterAt(BulkRater):
     def rate(self, cdrs: CdrColumns) -> RatedColumns:
         start = np.full(len(cdrs), self._at_us, dtype=np.int64)
         return super().rate(replace(cdrs, start_us=start))
-
-    def before_any_version(self, start_us: Int64Array) -> BoolArray:
-        return super().before_any_version(np.full(len(start_us), self._at_us, dtype=np.int64))

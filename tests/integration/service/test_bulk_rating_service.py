@@ -44,7 +44,7 @@ def test_the_rater_of_a_stored_plan_prices_each_call_with_the_version_in_force(c
             answered=np.ones(4, dtype=np.bool_),
         )
     )
-    assert rated.status[0] == RateStatus.NO_PRICE
+    assert rated.status[0] == RateStatus.NO_VERSION  # before the deck's first version
     for row, start in enumerate(starts[1:], start=1):
         expected = catalog.rate("+33612345678", "+442079460018", 47, catalog.plan("plan"), start)
         num, den = decimal_as_ratio(expected.amount)

@@ -119,7 +119,7 @@ def test_mixed_iso_spellings_and_timestamp_columns_are_read() -> None:
             "duration_s": [60],
         }
     )
-    early = "no price in plan p: none of its decks has a version in force at that time"
+    early = "no price in plan p: its decks for this call have no version in force at that time"
     assert rater().rate_batch(stamped).column("reject_reason").to_pylist() == [early]
 
 
@@ -131,8 +131,32 @@ def test_a_call_before_every_deck_version_is_told_apart_from_a_number_the_plan_d
         cdr("uk", "+442079460018", start="2026-02-01T10:00:00Z"),
     ]
     reasons = [r["reject_reason"] for r in rater().rate_batch(batch(rows)).to_pylist()]
-    early = "no price in plan p: none of its decks has a version in force at that time"
+    early = "no price in plan p: its decks for this call have no version in force at that time"
     assert reasons == [early, "no price in plan p", early, None]
+
+
+def test_a_call_is_told_it_came_too_early_only_when_every_tier_that_applies_waits_for_its_deck() -> None:
+    uk = VoiceRate("44", ALL, Destination("United Kingdom", "GB"), tariff("0.20"))
+    late = DeckVersion.of(
+        "late", currency("EUR"), datetime(2026, 3, 1, tzinfo=UTC), DeckContent(VoiceRateTable.of([uk]))
+    )
+    plan = PricePlan("q", (Tier(ConditionKind.DOMESTIC, "intl"), Tier(ConditionKind.ALWAYS, "late")))
+    tiered = ArrowCdrRater(BulkRater(plan, {"intl": [DECK], "late": [late]}), CdrMapping())
+    us, gb, feb, apr = "+14155550100", "+442071234567", "2026-02-01T10:00:00Z", "2026-04-01T10:00:00Z"
+    rows = [
+        cdr("domestic", "+442079460018", frm=gb, start=feb),  # the domestic tier's deck is in force
+        cdr("from-us", "+442079460018", frm=us, start=feb),  # only the late deck's tier applies
+        cdr("from-us-later", "+442079460018", frm=us, start=apr),
+        cdr("japan-later", "+81312345678", frm=us, start=apr),  # the late deck is in force, without Japan
+    ]
+    out = tiered.rate_batch(batch(rows)).to_pylist()
+    too_early = "no price in plan q: its decks for this call have no version in force at that time"
+    assert [(r["charge"], r["reject_reason"]) for r in out] == [
+        (Decimal("0.100000"), None),
+        (None, too_early),
+        (Decimal("0.200000"), None),
+        (None, "no price in plan q"),
+    ]
 
 
 def test_the_output_schema_appends_the_rated_columns_and_refuses_a_clash() -> None:

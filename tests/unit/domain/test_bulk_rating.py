@@ -142,6 +142,9 @@ def scalar(plan: PricePlan, decks: dict[str, list[DeckVersion]], call: Call) -> 
         usage = CallUsage(origin.e164 if origin else "", destination.e164, call.start, call.duration_s, call.answered)
         charge = rate_call(usage, q)
     except NoPrice:
+        applying = [t for t in plan.tiers if t.applies(origin, destination)]
+        if applying and all(t.deck not in in_force for t in applying):
+            return (RateStatus.NO_VERSION,)  # every tier that applies waits for its deck's first version
         return (RateStatus.NO_PRICE,)
     except CallBlocked:
         return (RateStatus.BLOCKED, q.entry.prefix)
@@ -166,7 +169,7 @@ def bulk(plan: PricePlan, decks: dict[str, list[DeckVersion]], batch: list[Call]
     out: list[tuple[object, ...]] = []
     for i in range(len(batch)):
         status = RateStatus(int(rated.status[i]))
-        if status in (RateStatus.NO_PRICE, RateStatus.TOO_LARGE):
+        if status in (RateStatus.NO_PRICE, RateStatus.NO_VERSION, RateStatus.TOO_LARGE):
             out.append((status,))
         elif status is RateStatus.BLOCKED:
             out.append((status, rater.matched_prefix(int(rated.entry[i]))))
@@ -231,7 +234,7 @@ def test_the_version_in_force_at_the_start_of_each_call_prices_it() -> None:
     switch = T0 + timedelta(days=30)
     assert rate_one(None, "447700900123", switch - timedelta(microseconds=1))[4] == "0.54"
     assert rate_one(None, "447700900123", switch)[4] == "1.08"
-    assert rate_one(None, "447700900123", T0 - timedelta(seconds=1)) == (RateStatus.NO_PRICE,)
+    assert rate_one(None, "447700900123", T0 - timedelta(seconds=1)) == (RateStatus.NO_VERSION,)
 
 
 def test_a_rater_survives_pickling_as_spark_ships_it() -> None:

@@ -50,7 +50,7 @@ def calls(*starts: datetime) -> CdrColumns:
 
 def test_each_call_is_priced_with_the_version_in_force_at_its_own_start_by_default() -> None:
     rated = BulkRater(PLAN, VERSIONS).rate(calls(datetime(2025, 12, 31, tzinfo=UTC), JAN, MAR))
-    assert rated.status.tolist() == [RateStatus.NO_PRICE, RateStatus.RATED, RateStatus.RATED]
+    assert rated.status.tolist() == [RateStatus.NO_VERSION, RateStatus.RATED, RateStatus.RATED]
     assert rated.charge[1:].tolist() == [100_000, 200_000]
 
 
@@ -62,7 +62,7 @@ def test_a_rater_at_one_instant_prices_every_call_with_the_versions_in_force_the
     at_mar = pickle.loads(pickle.dumps(BulkRaterAt(PLAN, VERSIONS, MAR)))
     assert at_mar.rate(calls(before_any, JAN)).charge.tolist() == [200_000, 200_000]
     nothing_yet = BulkRaterAt(PLAN, VERSIONS, before_any).rate(calls(MAR))
-    assert nothing_yet.status.tolist() == [RateStatus.NO_PRICE]
+    assert nothing_yet.status.tolist() == [RateStatus.NO_VERSION]
 
 
 def test_a_prefix_is_named_by_the_last_version_that_has_it() -> None:
