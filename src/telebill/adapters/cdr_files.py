@@ -126,8 +126,13 @@ class _Sink:
         self.plain, self.encoded = plain, encoded
         self._decode = fmt != "parquet"
         self._writer: _Writer
+        self._stored: dict[bytes, bytes] = {}
         if fmt == "parquet":
-            stored = {b"ARROW:schema": base64.b64encode(plain.remove_metadata().serialize().to_pybytes())}
+            # The file's Arrow schema, which readers apply to its columns (a timestamp's zone):
+            # the plain one, not the dictionaries the batches arrive in. Written as the file's
+            # key-value metadata at close: with store_schema=False the writer drops a schema's
+            # metadata, and with True it would store the encoded schema.
+            self._stored = {b"ARROW:schema": _ipc_schema(plain.remove_metadata())}
             repeated, unique = kinds
             # Delta encoding packs climbing ids and times, and small counts, tighter and faster
             # than a dictionary or plain values would.
@@ -135,8 +140,8 @@ class _Sink:
             names = set(encoded.names) - set(deltas)
             self._writer = pq.ParquetWriter(
                 path,
-                encoded.with_metadata(stored),
-                store_schema=False,  # `stored` is the schema to store
+                encoded,
+                store_schema=False,  # `_stored` is the schema to store
                 # near-unique text (the called number) costs much to compress for little
                 compression={f.name: "none" if f.name in unique and _is_text(f.type) else _COMPRESSION for f in plain},
                 use_dictionary=[n for n in repeated if n in names],
@@ -157,7 +162,15 @@ class _Sink:
         self._writer.write_batch(batch)
 
     def close(self) -> None:
+        if self._stored:
+            assert isinstance(self._writer, pq.ParquetWriter)
+            self._writer.add_key_value_metadata(self._stored)
         self._writer.close()
+
+
+def _ipc_schema(schema: pa.Schema) -> bytes:
+    """A schema as Arrow's Parquet writer stores it (`ARROW:schema`: base64 of its IPC form)."""
+    return base64.b64encode(schema.serialize().to_pybytes())
 
 
 def _is_integral(kind: pa.DataType) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -374,3 +375,22 @@ def test_a_column_the_mapping_reads_that_appears_twice_is_refused_naming_it(tmp_
     with pytest.raises(InvalidInput, match=r"'to' .* appears 2 times"):
         rate_cdr_files([source], tmp_path / "out.csv", tmp_path / "rej.csv", "csv", rater())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cdrs.csv"]
+
+
+def test_parquet_outputs_keep_the_input_column_types_a_zoned_time_included(tmp_path: Path) -> None:
+    source = tmp_path / "cdrs.parquet"
+    london = pa.timestamp("us", tz="Europe/London")
+    pq.write_table(
+        pa.table({
+            "call_id": ["k1", "k4"], "from": ["", ""], "to": ["+442079460018", "+81312345678"],
+            "start_time": pa.array([datetime(2026, 2, 1, 10, tzinfo=UTC)] * 2, london), "duration_s": [61, 60],
+        }),
+        source,
+    )  # fmt: skip
+    rate_cdr_files([source], tmp_path / "out.parquet", tmp_path / "rej.parquet", "parquet", rater())
+    rated, rejects = pq.read_table(tmp_path / "out.parquet"), pq.read_table(tmp_path / "rej.parquet")
+    assert rated.schema.field("start_time").type == london
+    assert rejects.schema.field("start_time").type == london
+    assert [rated.schema.field(n).type for n in ("from", "currency", "matched_prefix", "rate")] == [pa.string()] * 4
+    assert rejects.schema.field("reject_reason").type == pa.string()
+    assert rated.column("start_time").to_pylist() == [datetime(2026, 2, 1, 10, tzinfo=UTC)]
