@@ -230,7 +230,7 @@ def rate_cdr_files(
         raise InvalidInput("no CDR files given")
     if batch_rows < 1:
         raise InvalidInput(f"batch_rows must be positive, got {batch_rows}")
-    repeats = RunRepeats(file_labels(list(inputs)), rater.mapping) if reject_duplicates else None
+    repeats = RunRepeats(file_labels(inputs), rater.mapping) if reject_duplicates else None
     return _rate_files(inputs, out, rejects, fmt, rater, batch_rows, progress, repeats)
 
 

@@ -140,14 +140,22 @@ def _open_csv(path: Path, block_size: int, types: dict[str, pa.DataType] | None 
         bad_rows.append(row)  # to name it in the error
         return "error"
 
-    parse = pcsv.ParseOptions(invalid_row_handler=refuse)
-    with read_errors(path, bad_rows):
-        reader = pcsv.open_csv(
-            _header_only(path) or path,
+    def open_csv(source: Path | pa.BufferReader) -> pcsv.CSVStreamingReader:
+        return pcsv.open_csv(
+            source,
             read_options=pcsv.ReadOptions(block_size=block_size),
-            parse_options=parse,
+            parse_options=pcsv.ParseOptions(invalid_row_handler=refuse),
             convert_options=pcsv.ConvertOptions(column_types=types or {}),
         )
+
+    with read_errors(path, bad_rows):
+        try:
+            reader = open_csv(path)
+        except pa.ArrowInvalid:
+            header = _header_only(path)  # read only when Arrow refuses the file
+            if header is None:
+                raise
+            reader = open_csv(header)
     return _CsvReader(reader, bad_rows)
 
 

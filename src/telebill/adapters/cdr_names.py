@@ -6,6 +6,7 @@ Arrow, so that command-line help and argument checks load without it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -38,7 +39,7 @@ def input_format(path: Path) -> str:
     raise InvalidInput(f"{path}: cannot tell the format from the name (.csv or .parquet)")
 
 
-def file_labels(paths: list[Path]) -> list[str]:
+def file_labels(paths: Sequence[Path]) -> list[str]:
     """How reports name the files of a run (a dispute's `file`, `duplicate of FILE row N`):
     their names, or, when two files of the run share a name (`jan/cdrs.csv`, `feb/cdrs.csv`),
     every path as given, so that a row is never pointed at the wrong file."""

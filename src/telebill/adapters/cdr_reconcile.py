@@ -136,7 +136,7 @@ def reconcile_files(
         raise InvalidInput(f"batch_rows must be positive, got {batch_rows}")
     report = ReconcileReport()
     seen = SeenCalls()
-    file_names = file_labels(list(inputs))
+    file_names = file_labels(inputs)
     with staged(disputes, summary) as (disputes_part, summary_part):
         with ReportSink(disputes_part, DISPUTE_SCHEMA, fmt) as sink:
             for file_index, path in enumerate(inputs):
